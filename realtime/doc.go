@@ -1,0 +1,35 @@
+// Package realtime is tickroom's connection layer: the WebSocket gateway at
+// /ws (built on gws), subprotocol negotiation, the tickroom.v1 binary
+// protocol, per-connection limits and the outbound path. It knows
+// connections, protocols and limits, never game or market rules: it hands
+// decoded requests to the rooms engine and receives frames back through the
+// rooms.Member interface, which its sessions implement.
+//
+// # The outbound path
+//
+// Room events arrive as rooms.Frame values that carry this package's wire
+// form, built once per event: the WebSocket frame bytes, and the same message
+// compressed with permessage-deflate at most once (server context takeover is
+// always off, so one compressed frame is valid on every connection). A
+// session's Deliver pushes a pointer onto its bounded outbox and, when no
+// writer is running, starts one; the writer writes whole frames straight to
+// the socket. No per-member encoding, compression or allocation happens on
+// the room's goroutine, and nothing there waits on a socket.
+//
+// gws's own write queue is not used for data: it is unbounded and costs an
+// allocation per message. gws still does the handshake, reading (with
+// decompression), control frames and close frames; each frame is written
+// with one Write call, so frames from gws and from the writer never
+// interleave.
+//
+// # Slow members
+//
+// An outbox holds at most Config.QueueLen frames and Config.QueueBytes bytes.
+// When a room event does not fit, Deliver refuses it, the room counts the
+// overflow and later offers a snapshot (accepted once the outbox is at most
+// half full), so a slow member gets conflated state instead of slowing the
+// room. A socket that accepts nothing for Config.WriteTimeout is closed with
+// code 4000 (slow consumer).
+//
+// All exported methods are safe for concurrent use.
+package realtime

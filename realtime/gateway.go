@@ -1,0 +1,279 @@
+package realtime
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+	"github.com/tickroom/tickroom/rooms"
+	"github.com/tickroom/tickroom/schema"
+)
+
+// Rooms is what the gateway needs of the rooms engine; *rooms.Registry
+// implements it.
+type Rooms interface {
+	Join(id string, req rooms.JoinRequest) error
+	JoinOrCreate(kind string, opts rooms.Options, req rooms.JoinRequest) (*rooms.Room, error)
+	CreateAndJoin(kind string, opts rooms.Options, req rooms.JoinRequest) (*rooms.Room, error)
+}
+
+// Subprotocols lists, in order of preference, the WebSocket subprotocols
+// the gateway serves.
+var Subprotocols = []string{schema.SubprotocolBinary}
+
+// reservedSubprotocols are named by the protocol but not served yet.
+var reservedSubprotocols = []string{schema.SubprotocolSTOMP12, schema.SubprotocolSTOMP11, schema.SubprotocolSTOMP10}
+
+// Gateway accepts WebSocket connections at its ServeHTTP and runs their
+// sessions. It is safe for concurrent use.
+type Gateway struct {
+	cfg      Config
+	rooms    Rooms
+	log      *slog.Logger
+	upgrader *gws.Upgrader
+	c        counters
+
+	mu       sync.Mutex // protects the fields below
+	sessions map[*session]struct{}
+	draining bool
+}
+
+type counters struct {
+	accepted, refused         atomic.Uint64
+	open, openDeflate         atomic.Int64
+	badMessages, policyClosed atomic.Uint64
+	slowClosed, overflows     atomic.Uint64
+}
+
+// Stats is a point-in-time view of a Gateway. Gauges say how things are
+// now; counters (…Count) only grow.
+type Stats struct {
+	Connections        int64  `json:"connections"`
+	DeflateConnections int64  `json:"deflate_connections"`
+	AcceptedCount      uint64 `json:"accepted"`
+	RefusedCount       uint64 `json:"refused"` // upgrades refused: subprotocol, auth, draining
+	BadMessageCount    uint64 `json:"bad_messages"`
+	PolicyClosedCount  uint64 `json:"closed_bad_messages"`
+	SlowClosedCount    uint64 `json:"closed_slow"`
+	OverflowCount      uint64 `json:"queue_overflows"` // room frames refused by a full outbox
+}
+
+// New returns a gateway that admits members to rooms through r.
+func New(r Rooms, cfg Config) *Gateway {
+	cfg.setDefaults()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	g := &Gateway{cfg: cfg, rooms: r, log: log, sessions: map[*session]struct{}{}}
+	g.upgrader = gws.NewUpgrader(g, &gws.ServerOption{
+		ReadMaxPayloadSize: cfg.MaxMessageBytes,
+		ReadBufferSize:     cfg.ReadBufferSize,
+		CheckUtf8Enabled:   true,
+		Recovery:           gws.Recovery,
+		Logger:             gwsLogger{log},
+		SubProtocols:       Subprotocols,
+		PermessageDeflate: gws.PermessageDeflate{
+			Enabled: !cfg.DisableDeflate,
+			// No context takeover either way: one compressed broadcast
+			// frame must be valid on every connection, and a client's
+			// window would cost the server 32 KiB per connection.
+			ServerContextTakeover: false,
+			ClientContextTakeover: false,
+		},
+		NewSession: func() gws.SessionStorage { return &session{gw: g} },
+		Authorize: func(r *http.Request, ss gws.SessionStorage) (ok bool) {
+			defer func() { // gws does not recover panics here
+				if p := recover(); p != nil {
+					log.Error("realtime: authorize panicked", "panic", p)
+					ok = false
+				}
+			}()
+			s := ss.(*session)
+			s.proto = schema.ProtoBinary
+			// gws enables deflate exactly when the offer names it.
+			s.deflate = !cfg.DisableDeflate && strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
+			return true
+		},
+	})
+	return g
+}
+
+// Encoders returns the rooms.Encoder of each protocol the gateway serves,
+// to be put in rooms.Config.Encoders.
+func (g *Gateway) Encoders() [schema.NumProtocols]rooms.Encoder {
+	var e [schema.NumProtocols]rooms.Encoder
+	e[schema.ProtoBinary] = binaryEncoder{threshold: g.cfg.DeflateThreshold}
+	return e
+}
+
+// ServeHTTP upgrades a request to a WebSocket connection. It refuses with
+// 400 a request that offers no subprotocol the gateway serves (naming the
+// ones it does), with 401 one that Config.Authorize refuses, and with 503
+// while the gateway drains.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if proto := chooseSubprotocol(r.Header.Values("Sec-WebSocket-Protocol")); proto == "" {
+		g.c.refused.Add(1)
+		offered := strings.Join(r.Header.Values("Sec-WebSocket-Protocol"), ", ")
+		msg := fmt.Sprintf("tickroom: no supported WebSocket subprotocol offered (offered: %q); supported: %s",
+			offered, strings.Join(Subprotocols, ", "))
+		if containsAny(offered, reservedSubprotocols) {
+			msg += " (STOMP is not served by this server yet)"
+		}
+		http.Error(w, msg, http.StatusBadRequest)
+		return
+	}
+	if g.cfg.Authorize != nil {
+		if err := g.cfg.Authorize(r); err != nil {
+			g.c.refused.Add(1)
+			http.Error(w, "tickroom: unauthorized: "+err.Error(), http.StatusUnauthorized)
+			return
+		}
+	}
+	g.mu.Lock()
+	draining := g.draining
+	g.mu.Unlock()
+	if draining {
+		g.c.refused.Add(1)
+		http.Error(w, "tickroom: server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	conn, err := g.upgrader.Upgrade(w, r)
+	if err != nil {
+		g.c.refused.Add(1)
+		g.log.Debug("realtime: upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	go conn.ReadLoop()
+}
+
+func chooseSubprotocol(values []string) string {
+	for _, v := range values {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			for _, ours := range Subprotocols {
+				if p == ours {
+					return p
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// OnOpen implements gws.Event.
+func (g *Gateway) OnOpen(c *gws.Conn) {
+	s := c.Session().(*session)
+	s.conn = c
+	s.out.init(c.NetConn(), s.deflate, g.cfg.QueueLen, g.cfg.QueueBytes, g.cfg.WriteTimeout)
+	s.out.onWriteError = func(err error) {
+		g.c.slowClosed.Add(1)
+		g.log.Info("realtime: closing connection: write failed", "remote", c.RemoteAddr(), "timeout", g.cfg.WriteTimeout, "err", err)
+		_ = c.WriteClose(CloseSlowConsumer, []byte("slow consumer: write timed out"))
+	}
+	s.out.onClose = func(code uint16, reason []byte) { _ = c.WriteClose(code, reason) }
+	g.mu.Lock()
+	g.sessions[s] = struct{}{}
+	draining := g.draining
+	g.mu.Unlock()
+	g.c.accepted.Add(1)
+	g.c.open.Add(1)
+	if s.deflate {
+		g.c.openDeflate.Add(1)
+	}
+	if draining {
+		s.closeAfterFlush(CloseGoingAway, "server shutting down")
+	}
+}
+
+// OnClose implements gws.Event.
+func (g *Gateway) OnClose(c *gws.Conn, err error) {
+	s := c.Session().(*session)
+	s.cleanup()
+	g.mu.Lock()
+	delete(g.sessions, s)
+	g.mu.Unlock()
+	g.c.open.Add(-1)
+	if s.deflate {
+		g.c.openDeflate.Add(-1)
+	}
+}
+
+// OnPing implements gws.Event: answer with a pong at once.
+func (g *Gateway) OnPing(c *gws.Conn, payload []byte) { _ = c.WritePong(payload) }
+
+// OnPong implements gws.Event.
+func (g *Gateway) OnPong(*gws.Conn, []byte) {}
+
+// OnMessage implements gws.Event.
+func (g *Gateway) OnMessage(c *gws.Conn, msg *gws.Message) {
+	defer msg.Close()
+	c.Session().(*session).handleBinary(msg.Opcode, msg.Bytes())
+}
+
+// Shutdown stops accepting connections and closes every open one with 1001
+// after what is queued for it is written. It returns once all are closed,
+// or when ctx is done (closing the rest at once).
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.draining = true
+	all := make([]*session, 0, len(g.sessions))
+	for s := range g.sessions {
+		all = append(all, s)
+	}
+	g.mu.Unlock()
+	for _, s := range all {
+		s.closeAfterFlush(CloseGoingAway, "server shutting down")
+	}
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		g.mu.Lock()
+		n := len(g.sessions)
+		g.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			g.mu.Lock()
+			for s := range g.sessions {
+				_ = s.conn.NetConn().Close()
+			}
+			g.mu.Unlock()
+			return fmt.Errorf("realtime: shutdown: %d connections did not close in time: %w", n, ctx.Err())
+		}
+	}
+}
+
+// Stats returns the gateway's gauges and counters.
+func (g *Gateway) Stats() Stats {
+	return Stats{
+		Connections: g.c.open.Load(), DeflateConnections: g.c.openDeflate.Load(),
+		AcceptedCount: g.c.accepted.Load(), RefusedCount: g.c.refused.Load(),
+		BadMessageCount: g.c.badMessages.Load(), PolicyClosedCount: g.c.policyClosed.Load(),
+		SlowClosedCount: g.c.slowClosed.Load(), OverflowCount: g.c.overflows.Load(),
+	}
+}
+
+// gwsLogger sends gws's error lines to slog.
+type gwsLogger struct{ l *slog.Logger }
+
+func (g gwsLogger) Error(v ...any) { g.l.Error("gws: " + fmt.Sprint(v...)) }

@@ -1,0 +1,203 @@
+package realtime
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// maxBatch is how many queued frames a writer hands to one writev call.
+const maxBatch = 32
+
+// outbox is a session's bounded queue of outbound frames and the writer that
+// drains it. A writer goroutine runs only while frames are queued, so an idle
+// connection costs no goroutine beyond gws's reader. Frames are written in
+// the order they were pushed, each whole.
+type outbox struct {
+	mu      sync.Mutex // protects the fields below
+	ring    []*wire    // grows by doubling up to maxLen
+	head, n int
+	bytes   int // bytes of the queued frames (as they will be written)
+	running bool
+	closed  bool
+
+	maxLen, maxBytes int
+	deflate          bool
+	conn             net.Conn
+	writeTimeout     time.Duration
+
+	// start runs the writer; it is bound once so that starting a writer
+	// allocates nothing ("go o.start()" with a bound func has no closure).
+	start func()
+	// onWriteError is called on the writer goroutine when a write fails or
+	// times out; the outbox is closed by then.
+	onWriteError func(err error)
+	// onClose is called on the writer goroutine when it reaches a close
+	// instruction queued by pushClose.
+	onClose func(code uint16, reason []byte)
+
+	taken [maxBatch]*wire // the writer's current batch
+	batch [maxBatch][]byte
+	bufs  net.Buffers
+}
+
+func (o *outbox) init(conn net.Conn, deflate bool, maxLen, maxBytes int, writeTimeout time.Duration) {
+	o.conn, o.deflate = conn, deflate
+	o.maxLen, o.maxBytes, o.writeTimeout = maxLen, maxBytes, writeTimeout
+	o.start = o.write
+}
+
+// pushResult says what became of a push.
+type pushResult uint8
+
+const (
+	pushed    pushResult = iota
+	full                 // over maxLen or maxBytes: not queued
+	discarded            // the outbox is closed: dropped without error
+)
+
+// push queues w. With lowWater set it queues only while the outbox is at
+// most half full (for resync snapshots, so a member that just drained a
+// little is not overrun again at once).
+func (o *outbox) push(w *wire, lowWater bool) pushResult {
+	size := len(w.plain)
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return discarded
+	}
+	if o.n >= o.maxLen || o.bytes+size > o.maxBytes ||
+		(lowWater && (o.n > o.maxLen/2 || o.bytes > o.maxBytes/2)) {
+		o.mu.Unlock()
+		return full
+	}
+	if o.n == len(o.ring) {
+		o.grow()
+	}
+	o.ring[(o.head+o.n)%len(o.ring)] = w
+	o.n++
+	o.bytes += size
+	startWriter := !o.running
+	o.running = true
+	o.mu.Unlock()
+	if startWriter {
+		go o.start()
+	}
+	return pushed
+}
+
+// pushClose queues an instruction to close the connection with code after
+// the frames already queued, even when the outbox is full.
+func (o *outbox) pushClose(code uint16, reason string) {
+	w := &wire{closeCode: code, payload: []byte(reason)}
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return
+	}
+	if o.n == len(o.ring) {
+		o.grow()
+	}
+	o.ring[(o.head+o.n)%len(o.ring)] = w
+	o.n++
+	startWriter := !o.running
+	o.running = true
+	o.mu.Unlock()
+	if startWriter {
+		go o.start()
+	}
+}
+
+// grow doubles the ring (to at least 8, and at most room for one close
+// instruction past maxLen). Lock is held on entry.
+func (o *outbox) grow() {
+	size := max(8, 2*len(o.ring))
+	size = min(size, o.maxLen+1)
+	if size <= len(o.ring) {
+		size = len(o.ring) + 1
+	}
+	ring := make([]*wire, size)
+	for i := 0; i < o.n; i++ {
+		ring[i] = o.ring[(o.head+i)%len(o.ring)]
+	}
+	o.ring, o.head = ring, 0
+}
+
+// close stops the outbox: queued frames are dropped, later pushes discarded.
+func (o *outbox) close() {
+	o.mu.Lock()
+	o.closed = true
+	for i := 0; i < o.n; i++ {
+		o.ring[(o.head+i)%len(o.ring)] = nil
+	}
+	o.head, o.n, o.bytes = 0, 0, 0
+	o.mu.Unlock()
+}
+
+// queued returns the number of frames and bytes waiting.
+func (o *outbox) queued() (frames, bytes int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.n, o.bytes
+}
+
+// write is the writer goroutine: it takes up to maxBatch frames at a time
+// and writes them with one writev, until the outbox is empty.
+func (o *outbox) write() {
+	for {
+		o.mu.Lock()
+		if o.n == 0 || o.closed {
+			o.running = false
+			o.mu.Unlock()
+			return
+		}
+		var closeWire *wire
+		k, size := 0, 0
+		for k < maxBatch && o.n > 0 {
+			w := o.ring[o.head]
+			o.ring[o.head] = nil
+			o.head = (o.head + 1) % len(o.ring)
+			o.n--
+			if w.closeCode != 0 {
+				closeWire = w
+				break
+			}
+			o.taken[k] = w
+			k++
+		}
+		o.mu.Unlock()
+
+		if k > 0 {
+			// Compress (at most once per shared wire) outside the lock, so
+			// that the room pushing the next frame never waits for it.
+			for i, w := range o.taken[:k] {
+				o.batch[i] = w.frame(o.deflate)
+				size += len(w.plain)
+			}
+			clear(o.taken[:k])
+			o.bufs = o.batch[:k:k]
+			_ = o.conn.SetWriteDeadline(time.Now().Add(o.writeTimeout))
+			_, err := o.bufs.WriteTo(o.conn)
+			clear(o.batch[:k])
+			if err != nil {
+				o.close()
+				o.mu.Lock()
+				o.running = false
+				o.mu.Unlock()
+				o.onWriteError(err)
+				return
+			}
+			o.mu.Lock()
+			o.bytes -= size
+			o.mu.Unlock()
+		}
+		if closeWire != nil {
+			o.close()
+			o.mu.Lock()
+			o.running = false
+			o.mu.Unlock()
+			o.onClose(closeWire.closeCode, closeWire.payload)
+			return
+		}
+	}
+}

@@ -1,0 +1,12 @@
+package rooms
+
+import "github.com/tickroom/tickroom/schema"
+
+// Errors a room or the registry reports. They carry the schema.ErrorCode a
+// client should see.
+var (
+	ErrRoomClosed error = &schema.CodedError{Code: schema.CodeRoomClosed, Msg: "rooms: room closed"}
+	ErrBusy       error = &schema.CodedError{Code: schema.CodeBusy, Msg: "rooms: room input queue full"}
+	ErrRoomFull   error = &schema.CodedError{Code: schema.CodeRoomFull, Msg: "rooms: room full"}
+	ErrShutdown   error = &schema.CodedError{Code: schema.CodeRoomClosed, Msg: "rooms: server shutting down"}
+)

@@ -1,0 +1,48 @@
+package rooms
+
+import "github.com/tickroom/tickroom/schema"
+
+// Member is all a room needs from a participant: somewhere to put frames and
+// to say what happened to its requests. The realtime gateway's sessions
+// implement it. All methods are called on the room's goroutine, so they must
+// not block and must not call back into the room.
+type Member interface {
+	// Deliver queues f for sending and reports whether it was accepted. It is
+	// called once per member per event, so it must not allocate or block. A
+	// member that returns false is marked as fallen behind: the room sends it
+	// nothing more until it accepts an EventSnapshot frame, which the room
+	// offers on each later tick.
+	Deliver(f *Frame) bool
+	// Joined reports the outcome of a join request. On success it comes
+	// before any frame of the room; in ResumeReplay mode the replayed frames
+	// are delivered right after it.
+	Joined(res JoinResult)
+	// Left reports that the member is no longer in room: err is nil when it
+	// asked to leave (req is then that request's id), else the reason
+	// (ErrRoomClosed when the room stopped).
+	Left(room string, req uint32, err error)
+}
+
+// JoinRequest asks a room to admit a member.
+type JoinRequest struct {
+	Member   Member
+	Protocol schema.Protocol // which encoding of frames the member reads
+	Role     schema.Role
+	LastSeq  uint64 // > 0: resume after this seq
+	Req      uint32 // echoed in JoinResult, for the member's bookkeeping
+}
+
+// JoinResult is the outcome of a JoinRequest.
+type JoinResult struct {
+	Req  uint32
+	Room *Room // the room joined (or refused)
+	Err  error // nil on success
+
+	ID   schema.MemberID
+	Role schema.Role
+	Seq  uint64 // the room's seq as of the snapshot (or replay end)
+	Mode schema.ResumeMode
+	// Snapshot is the room's full state at Seq, nil in ResumeReplay mode.
+	// Encode it before Joined returns: the room may change it afterwards.
+	Snapshot any
+}

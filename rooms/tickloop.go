@@ -1,0 +1,340 @@
+package rooms
+
+import (
+	"time"
+
+	"github.com/tickroom/tickroom/schema"
+)
+
+// maxCatchUp is how many tick periods a late room may run behind before it
+// skips the missed ticks instead of running them back to back: a short stall
+// is caught up without drift, a long one does not turn into a burst.
+const maxCatchUp = 3
+
+// tickLoop is the state owned by a room's goroutine.
+type tickLoop struct {
+	state      State
+	members    []*member
+	byID       map[schema.MemberID]*member
+	protoCount [schema.NumProtocols]int
+	players    int
+	seq, tick  uint64
+	nextID     schema.MemberID
+	hist       history
+	lagging    int       // members waiting for a resync snapshot
+	emptySince time.Time // zero while the room has members
+	next       time.Time // when the next tick is due
+	spare      []command // the queue's other buffer, swapped in by drain
+}
+
+// member is a room's record of one member.
+type member struct {
+	id      schema.MemberID
+	sink    Member
+	proto   schema.Protocol
+	role    schema.Role
+	idx     int  // position in tickLoop.members
+	lagging bool // fell behind; gets nothing until a snapshot is accepted
+}
+
+func (r *Room) run() {
+	defer r.reg.wg.Done()
+	defer close(r.done)
+	l := &r.loop
+	now := time.Now()
+	l.emptySince = now
+
+	var tc <-chan time.Time
+	var timer *time.Timer
+	if !r.reg.cfg.ManualTicks {
+		l.next = now.Add(r.period)
+		timer = time.NewTimer(r.period)
+		defer timer.Stop()
+		tc = timer.C
+	}
+	for {
+		select {
+		case <-r.wake:
+			r.drain()
+		case <-tc:
+			r.drain()
+			r.tick()
+			r.schedule(timer)
+		case <-r.manual:
+			r.drain()
+			r.tick()
+			r.manualDone <- struct{}{}
+		case <-r.stopCh:
+			r.shutdown()
+			return
+		}
+		if len(l.members) == 0 && r.disposeDue() && r.reg.dispose(r) {
+			r.shutdown()
+			return
+		}
+	}
+}
+
+func (r *Room) disposeDue() bool {
+	g := r.reg.cfg.EmptyGrace
+	return g >= 0 && !r.loop.emptySince.IsZero() && time.Since(r.loop.emptySince) >= g
+}
+
+// schedule sets the timer for the next tick on a fixed grid (start + n*period),
+// so ticks do not drift however long each one takes.
+func (r *Room) schedule(timer *time.Timer) {
+	l := &r.loop
+	l.next = l.next.Add(r.period)
+	now := time.Now()
+	if late := now.Sub(l.next); late > 0 {
+		r.overruns.Add(1)
+		r.reg.c.overruns.Add(1)
+		if late > maxCatchUp*r.period {
+			n := late / r.period
+			l.next = l.next.Add(n * r.period)
+			r.reg.c.skipped.Add(uint64(n))
+		}
+	}
+	timer.Reset(l.next.Sub(now))
+}
+
+// drain handles every queued request, swapping the queue's two buffers so
+// that steady-state draining does not allocate.
+func (r *Room) drain() {
+	r.mu.Lock()
+	q := r.queue
+	r.queue = r.loop.spare[:0]
+	r.mu.Unlock()
+	for i := range q {
+		switch c := &q[i]; c.op {
+		case opJoin:
+			r.join(c)
+		case opLeave:
+			r.leave(c.member, c.req)
+		case opInput:
+			r.input(c.member, c.input)
+		}
+		q[i] = command{} // drop references for the GC
+	}
+	r.loop.spare = q[:0]
+}
+
+// tick steps the rules once and hands the delta to every member.
+func (r *Room) tick() {
+	l := &r.loop
+	t0 := time.Now()
+	l.tick++
+	if delta := l.state.Step(l.tick, r.period); delta != nil {
+		r.broadcast(&schema.RoomEvent{Type: schema.EventUpdate, Body: delta})
+	}
+	if l.lagging > 0 {
+		r.resync()
+	}
+	d := time.Since(t0).Nanoseconds()
+	r.lastTick.Store(d)
+	if d > r.maxTick.Load() {
+		r.maxTick.Store(d)
+	}
+	r.tickNow.Store(l.tick)
+	r.reg.c.ticks.Add(1)
+}
+
+// broadcast numbers ev with the next seq, encodes it once per protocol in use,
+// keeps it in the history ring and offers it to every member that is not
+// behind. It costs one Deliver call per member and no per-member allocation.
+func (r *Room) broadcast(ev *schema.RoomEvent) {
+	l := &r.loop
+	l.seq++
+	ev.Room, ev.Seq, ev.Tick, ev.SentUs = r.id, l.seq, l.tick, time.Now().UnixMicro()
+	f := &Frame{Event: ev}
+	for p, n := range l.protoCount {
+		if n > 0 {
+			r.encode(f, schema.Protocol(p))
+		}
+	}
+	l.hist.push(f)
+	r.seqNow.Store(l.seq)
+	r.reg.c.events.Add(1)
+	for _, m := range l.members {
+		if !m.lagging && !m.sink.Deliver(f) {
+			r.fellBehind(m)
+		}
+	}
+}
+
+func (r *Room) encode(f *Frame, p schema.Protocol) {
+	enc := r.reg.cfg.Encoders[p]
+	if enc == nil || f.wire[p] != nil {
+		return
+	}
+	w, err := enc.Encode(f.Event)
+	if err != nil {
+		// A kind produced a body its encoder cannot serialize: a bug in the
+		// kind. Members of p get nothing for this event (Wire is nil).
+		r.log.Error("rooms: encode event", "room", r.id, "seq", f.Event.Seq, "protocol", p.String(), "err", err)
+		return
+	}
+	f.wire[p] = w
+}
+
+func (r *Room) fellBehind(m *member) {
+	m.lagging = true
+	r.loop.lagging++
+	r.reg.c.overflows.Add(1)
+}
+
+// resync offers the members that fell behind a snapshot of the full state as
+// of the current seq; each one that accepts it is back in the stream.
+func (r *Room) resync() {
+	l := &r.loop
+	f := &Frame{Event: &schema.RoomEvent{
+		Type: schema.EventSnapshot, Room: r.id, Seq: l.seq, Tick: l.tick,
+		SentUs: time.Now().UnixMicro(), Body: l.state.Snapshot(),
+	}}
+	for _, m := range l.members {
+		if !m.lagging {
+			continue
+		}
+		r.encode(f, m.proto)
+		if m.sink.Deliver(f) {
+			m.lagging = false
+			l.lagging--
+			r.reg.c.resyncs.Add(1)
+		}
+	}
+}
+
+func (r *Room) join(c *command) {
+	l := &r.loop
+	req := c.join
+	if c.reserved {
+		r.unreserve(req.Role)
+	}
+	res := JoinResult{Req: req.Req, Room: r, Role: req.Role}
+	refuse := func(err error) {
+		res.Err = err
+		r.reg.c.joinsRefused.Add(1)
+		req.Member.Joined(res)
+	}
+	if len(l.members) >= r.maxMembers ||
+		(req.Role == schema.RolePlayer && r.maxPlayers > 0 && l.players >= r.maxPlayers) {
+		refuse(ErrRoomFull)
+		return
+	}
+	id := l.nextID + 1
+	if err := l.state.Join(id, req.Role); err != nil {
+		refuse(err)
+		return
+	}
+	l.nextID = id
+	r.broadcast(&schema.RoomEvent{Type: schema.EventMemberJoined, Member: id, Role: req.Role})
+
+	m := &member{id: id, sink: req.Member, proto: req.Protocol, role: req.Role, idx: len(l.members)}
+	l.members = append(l.members, m)
+	l.byID[id] = m
+	l.protoCount[m.proto]++
+	if m.role == schema.RolePlayer {
+		l.players++
+	}
+	l.emptySince = time.Time{}
+	r.nMembers.Store(int32(len(l.members)))
+	r.nPlayers.Store(int32(l.players))
+	r.reg.c.joins.Add(1)
+
+	res.ID, res.Seq = id, l.seq
+	var replay []*Frame
+	if req.LastSeq == 0 {
+		res.Mode, res.Snapshot = schema.ResumeFresh, l.state.Snapshot()
+	} else if frames, ok := l.hist.after(req.LastSeq, l.seq); ok {
+		res.Mode, replay = schema.ResumeReplay, frames
+	} else {
+		res.Mode, res.Snapshot = schema.ResumeSnapshot, l.state.Snapshot()
+	}
+	req.Member.Joined(res)
+	for _, f := range replay {
+		r.encode(f, m.proto)
+		if !m.sink.Deliver(f) {
+			r.fellBehind(m)
+			break
+		}
+	}
+}
+
+func (r *Room) leave(id schema.MemberID, req uint32) {
+	l := &r.loop
+	m := l.byID[id]
+	if m == nil {
+		return // already gone
+	}
+	r.remove(m)
+	l.state.Leave(m.id, m.role)
+	r.broadcast(&schema.RoomEvent{Type: schema.EventMemberLeft, Member: m.id, Role: m.role})
+	m.sink.Left(r.id, req, nil)
+}
+
+// remove takes m out of the member list (order is not kept: swap-delete).
+func (r *Room) remove(m *member) {
+	l := &r.loop
+	last := l.members[len(l.members)-1]
+	l.members[m.idx] = last
+	last.idx = m.idx
+	l.members[len(l.members)-1] = nil
+	l.members = l.members[:len(l.members)-1]
+	delete(l.byID, m.id)
+	l.protoCount[m.proto]--
+	if m.role == schema.RolePlayer {
+		l.players--
+	}
+	if m.lagging {
+		l.lagging--
+	}
+	if len(l.members) == 0 {
+		l.emptySince = time.Now()
+	}
+	r.nMembers.Store(int32(len(l.members)))
+	r.nPlayers.Store(int32(l.players))
+}
+
+func (r *Room) input(id schema.MemberID, in any) {
+	m := r.loop.byID[id]
+	if m == nil || m.role != schema.RolePlayer {
+		r.reg.c.inputsDropped.Add(1)
+		return
+	}
+	r.loop.state.Input(id, in)
+}
+
+func (r *Room) unreserve(role schema.Role) {
+	r.reserved.Add(-1)
+	if role == schema.RolePlayer {
+		r.reservedPlayers.Add(-1)
+	}
+}
+
+// shutdown closes the room: queued joins are refused, members are told, and
+// the registry forgets the room.
+func (r *Room) shutdown() {
+	r.mu.Lock()
+	r.closed = true
+	if r.closing == nil {
+		r.closing = ErrRoomClosed
+	}
+	reason, q := r.closing, r.queue
+	r.queue = nil
+	r.mu.Unlock()
+	for i := range q {
+		if c := &q[i]; c.op == opJoin {
+			if c.reserved {
+				r.unreserve(c.join.Role)
+			}
+			c.join.Member.Joined(JoinResult{Req: c.join.Req, Room: r, Role: c.join.Role, Err: reason})
+		}
+	}
+	for _, m := range r.loop.members {
+		m.sink.Left(r.id, 0, reason)
+	}
+	r.loop.members = nil
+	r.nMembers.Store(0)
+	r.nPlayers.Store(0)
+	r.reg.forget(r)
+}
