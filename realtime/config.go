@@ -37,6 +37,10 @@ type Config struct {
 	DisableDeflate bool
 	// ReadBufferSize is each connection's read buffer. Zero means 2 KiB.
 	ReadBufferSize int
+	// SocketSendBuffer, when positive, sets each connection's kernel send
+	// buffer (SO_SNDBUF), which bounds what a stalled reader pins in the
+	// kernel beyond QueueBytes. Zero leaves the system default.
+	SocketSendBuffer int
 	// Authorize, when set, vets each WebSocket upgrade request; an error
 	// refuses it with 401 and the error's text. It runs on the request's
 	// goroutine and must be safe for concurrent use.

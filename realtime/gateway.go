@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -106,11 +107,12 @@ func New(r Rooms, cfg Config) *Gateway {
 	return g
 }
 
-// Encoders returns the rooms.Encoder of each protocol the gateway serves,
-// to be put in rooms.Config.Encoders.
-func (g *Gateway) Encoders() [schema.NumProtocols]rooms.Encoder {
+// Encoders returns the rooms.Encoder of each protocol a gateway with cfg
+// serves, for rooms.Config.Encoders.
+func Encoders(cfg Config) [schema.NumProtocols]rooms.Encoder {
+	cfg.setDefaults()
 	var e [schema.NumProtocols]rooms.Encoder
-	e[schema.ProtoBinary] = binaryEncoder{threshold: g.cfg.DeflateThreshold}
+	e[schema.ProtoBinary] = binaryEncoder{threshold: cfg.DeflateThreshold}
 	return e
 }
 
@@ -181,6 +183,9 @@ func containsAny(s string, subs []string) bool {
 func (g *Gateway) OnOpen(c *gws.Conn) {
 	s := c.Session().(*session)
 	s.conn = c
+	if tc, ok := c.NetConn().(*net.TCPConn); ok && g.cfg.SocketSendBuffer > 0 {
+		_ = tc.SetWriteBuffer(g.cfg.SocketSendBuffer)
+	}
 	s.out.init(c.NetConn(), s.deflate, g.cfg.QueueLen, g.cfg.QueueBytes, g.cfg.WriteTimeout)
 	s.out.onWriteError = func(err error) {
 		g.c.slowClosed.Add(1)

@@ -52,6 +52,7 @@ func Decode(b []byte) (Message, error) {
 	if err := m.decode(d, n-1); err != nil {
 		var de *DecodeError
 		if errors.As(err, &de) {
+			de.Req = ReqOf(m) // read before the field that was too large, if at all
 			return nil, de
 		}
 		return nil, &DecodeError{Code: CodeMalformed, Req: ReqOf(m), Err: fmt.Errorf("type %d: %w", t, err)}
@@ -158,36 +159,44 @@ func firstErr(errs ...error) error {
 // fieldReader reads the fields after the type, remembering the first error,
 // so that each decode method reads as a list of fields.
 type fieldReader struct {
-	d    *msgpack.Decoder
-	left int // fields not yet read
-	err  error
+	d       *msgpack.Decoder
+	n, want int // fields present after the type, and fields required
+	left    int // fields not yet read
+	err     error
 }
 
-func (r *fieldReader) need(n int) {
-	if r.err == nil && r.left < n {
-		r.err = fmt.Errorf("message has %d fields after the type, want %d", r.left, n)
+// take accounts for reading one more field, failing when there is none.
+func (r *fieldReader) take() bool {
+	if r.err != nil {
+		return false
 	}
+	if r.left <= 0 {
+		r.err = fmt.Errorf("message has %d fields after the type, want %d", r.n, r.want)
+		return false
+	}
+	r.left--
+	return true
 }
 
 func (r *fieldReader) uint(max uint64) uint64 {
-	if r.err != nil {
+	if !r.take() {
 		return 0
 	}
-	r.left--
 	v, err := r.d.DecodeUint64()
+	if err == nil && v > max {
+		err = fmt.Errorf("value %d out of range (max %d)", v, max)
+	}
 	if err != nil {
 		r.err = err
-	} else if v > max {
-		r.err = fmt.Errorf("value %d out of range (max %d)", v, max)
+		return 0 // not a truncated value, which an Error would report as the req
 	}
 	return v
 }
 
 func (r *fieldReader) int() int64 {
-	if r.err != nil {
+	if !r.take() {
 		return 0
 	}
-	r.left--
 	v, err := r.d.DecodeInt64()
 	if err != nil {
 		r.err = err
@@ -196,10 +205,9 @@ func (r *fieldReader) int() int64 {
 }
 
 func (r *fieldReader) str(max int) string {
-	if r.err != nil {
+	if !r.take() {
 		return ""
 	}
-	r.left--
 	s, err := r.d.DecodeString()
 	if err != nil {
 		r.err = err
@@ -210,13 +218,15 @@ func (r *fieldReader) str(max int) string {
 }
 
 func (r *fieldReader) raw() msgpack.RawMessage {
-	if r.err != nil {
+	if !r.take() {
 		return nil
 	}
-	r.left--
 	v, err := r.d.DecodeRaw()
 	if err != nil {
 		r.err = err
+	}
+	if len(v) == 1 && v[0] == 0xc0 {
+		return nil // msgpack nil: no value
 	}
 	return v
 }
@@ -245,7 +255,7 @@ func (r *fieldReader) options() map[string]any {
 			r.err = fmt.Errorf("options key: %w", err)
 			return nil
 		}
-		v, err := r.d.DecodeInterfaceLoose()
+		v, err := looseValue(r.d)
 		if err != nil {
 			r.err = fmt.Errorf("options[%q]: %w", k, err)
 			return nil
@@ -253,6 +263,21 @@ func (r *fieldReader) options() map[string]any {
 		m[k] = v
 	}
 	return m
+}
+
+// looseValue decodes one option value as DecodeInterfaceLoose does, but only
+// after skipping over its bytes: DecodeInterfaceLoose allocates a nested
+// array or map for its declared count before reading any element, so five
+// bytes claiming 2^32 elements would ask for 64 GiB, a fatal error that no
+// recover catches. Skipping reads every element, so it fails on any count
+// larger than the bytes present, and the decode that follows is bounded by
+// the message's size.
+func looseValue(d *msgpack.Decoder) (any, error) {
+	raw, err := d.DecodeRaw()
+	if err != nil {
+		return nil, err
+	}
+	return msgpack.NewDecoder(bytes.NewReader(raw)).DecodeInterfaceLoose()
 }
 
 // done skips trailing fields a newer peer may have appended.
@@ -264,10 +289,8 @@ func (r *fieldReader) done() error {
 	return r.err
 }
 
-func newReader(d *msgpack.Decoder, n, need int) *fieldReader {
-	r := &fieldReader{d: d, left: n}
-	r.need(need)
-	return r
+func newReader(d *msgpack.Decoder, n, want int) *fieldReader {
+	return &fieldReader{d: d, n: n, want: want, left: n}
 }
 
 const maxReq = 1<<32 - 1

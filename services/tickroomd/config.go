@@ -1,0 +1,97 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is tickroomd's configuration, from flags and TICKROOM_* variables.
+type config struct {
+	listen        string
+	tickRates     map[string]int
+	maxMessage    int
+	maxMembers    int
+	queueLen      int
+	queueBytes    int
+	writeTimeout  time.Duration
+	roomsPerConn  int
+	emptyGrace    time.Duration
+	history       int
+	inputQueue    int
+	noDeflate     bool
+	shutdownGrace time.Duration
+	logLevel      slog.Level
+}
+
+func parseConfig(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("tickroomd", flag.ContinueOnError)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	rates := fs.String("tick-rates", "", "tick rate per room kind, e.g. arena=60 (default: each kind's own, arena=30)")
+	fs.IntVar(&c.maxMessage, "max-message-bytes", 64<<10, "largest inbound WebSocket message; larger closes the connection with 1009")
+	fs.IntVar(&c.maxMembers, "max-members", 10_000, "most members (players and spectators) in one room")
+	fs.IntVar(&c.queueLen, "queue-len", 256, "most frames queued for one connection before its room events overflow")
+	fs.IntVar(&c.queueBytes, "queue-bytes", 4<<20, "most bytes queued for one connection")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 10*time.Second, "a socket that accepts nothing this long is closed (4000)")
+	fs.IntVar(&c.roomsPerConn, "max-rooms-per-conn", 16, "most rooms one connection may be in")
+	fs.DurationVar(&c.emptyGrace, "empty-grace", 10*time.Second, "how long an empty room lives before it is disposed (negative: forever)")
+	fs.IntVar(&c.history, "history", 1024, "recent events each room keeps for members that resume")
+	fs.IntVar(&c.inputQueue, "input-queue", 4096, "requests (joins, inputs) waiting per room before they are refused as busy")
+	fs.BoolVar(&c.noDeflate, "no-deflate", false, "do not negotiate permessage-deflate")
+	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 5*time.Second, "how long SIGTERM waits for connections to close")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+
+	// Environment first, so that flags given on the command line win.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := os.LookupEnv(envName(f.Name)); ok && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %w", envName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var err error
+	if c.tickRates, err = parseRates(*rates); err != nil {
+		return c, err
+	}
+	if err := c.logLevel.UnmarshalText([]byte(*level)); err != nil {
+		return c, fmt.Errorf("-log-level %q: %w", *level, err)
+	}
+	for name, v := range map[string]int{"max-message-bytes": c.maxMessage, "max-members": c.maxMembers,
+		"queue-len": c.queueLen, "queue-bytes": c.queueBytes, "max-rooms-per-conn": c.roomsPerConn,
+		"history": c.history, "input-queue": c.inputQueue} {
+		if v <= 0 {
+			return c, fmt.Errorf("-%s must be positive, got %d", name, v)
+		}
+	}
+	return c, nil
+}
+
+// parseRates reads "arena=30,market=10".
+func parseRates(s string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		kind, hz, ok := strings.Cut(part, "=")
+		n, err := strconv.Atoi(hz)
+		if !ok || err != nil || n < 1 || n > 1000 {
+			return nil, fmt.Errorf("-tick-rates: %q is not kind=hz with hz in 1..1000", part)
+		}
+		out[strings.TrimSpace(kind)] = n
+	}
+	return out, nil
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tickroom/tickroom/realtime"
+	"github.com/tickroom/tickroom/rooms"
+	"github.com/tickroom/tickroom/rooms/game"
+)
+
+// server wires the concrete parts: the rooms registry, its kinds, and the
+// WebSocket gateway that serves them.
+type server struct {
+	reg     *rooms.Registry
+	gw      *realtime.Gateway
+	started time.Time
+	log     *slog.Logger
+}
+
+func newServer(c config, log *slog.Logger) *server {
+	gwCfg := realtime.Config{
+		MaxMessageBytes: c.maxMessage,
+		QueueLen:        c.queueLen,
+		QueueBytes:      c.queueBytes,
+		WriteTimeout:    c.writeTimeout,
+		MaxRoomsPerConn: c.roomsPerConn,
+		DisableDeflate:  c.noDeflate,
+		Logger:          log,
+	}
+	reg := rooms.NewRegistry(rooms.Config{
+		MaxMembers: c.maxMembers,
+		InputQueue: c.inputQueue,
+		History:    c.history,
+		EmptyGrace: c.emptyGrace,
+		TickRates:  c.tickRates,
+		Encoders:   realtime.Encoders(gwCfg),
+		Logger:     log,
+	})
+	reg.Register(game.Arena{})
+	return &server{reg: reg, gw: realtime.New(reg, gwCfg), started: time.Now(), log: log}
+}
+
+func (s *server) mux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.Handle("GET /ws", s.gw)
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /rooms", s.roomList)
+	return m
+}
+
+// health is the body of GET /healthz.
+type health struct {
+	Status  string         `json:"status"`
+	UptimeS float64        `json:"uptime_s"`
+	Journal string         `json:"journal"`
+	Kinds   map[string]int `json:"kinds"` // name → tick rate
+	Rooms   rooms.Stats    `json:"rooms"`
+	Gateway realtime.Stats `json:"gateway"`
+}
+
+func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, health{
+		Status: "ok", UptimeS: time.Since(s.started).Seconds(), Journal: "none",
+		Kinds: s.reg.Kinds(), Rooms: s.reg.Stats(), Gateway: s.gw.Stats(),
+	})
+}
+
+func (s *server) roomList(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, s.reg.Rooms())
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// shutdown closes every connection with 1001, then stops the rooms.
+func (s *server) shutdown(ctx context.Context) error {
+	return errors.Join(s.gw.Shutdown(ctx), s.reg.Close(ctx))
+}
