@@ -227,12 +227,20 @@ func (g *Registry) JoinOrCreate(kind string, opts Options, req JoinRequest) (*Ro
 
 // hasSpace reports whether the room can take one more member of role,
 // counting joins already routed to it. Registry lock is held on entry.
+//
+// Reservations are read before member counts: the room's goroutine counts
+// a member before it releases the member's reservation, so a join in
+// progress is counted at least once, never zero times.
 func (r *Room) hasSpace(role schema.Role) bool {
-	if int(r.nMembers.Load()+r.reserved.Load()) >= r.maxMembers {
+	reserved := r.reserved.Load()
+	if int(reserved+r.nMembers.Load()) >= r.maxMembers {
 		return false
 	}
-	return role != schema.RolePlayer || r.maxPlayers == 0 ||
-		int(r.nPlayers.Load()+r.reservedPlayers.Load()) < r.maxPlayers
+	if role != schema.RolePlayer || r.maxPlayers == 0 {
+		return true
+	}
+	reservedPlayers := r.reservedPlayers.Load()
+	return int(reservedPlayers+r.nPlayers.Load()) < r.maxPlayers
 }
 
 func (g *Registry) reserve(r *Room, role schema.Role) {

@@ -207,11 +207,11 @@ func (r *Room) resync() {
 func (r *Room) join(c *command) {
 	l := &r.loop
 	req := c.join
-	if c.reserved {
-		r.unreserve(req.Role)
-	}
 	res := JoinResult{Req: req.Req, Room: r, Role: req.Role}
 	refuse := func(err error) {
+		if c.reserved {
+			r.unreserve(req.Role)
+		}
 		res.Err = err
 		r.reg.c.joinsRefused.Add(1)
 		req.Member.Joined(res)
@@ -239,6 +239,11 @@ func (r *Room) join(c *command) {
 	l.emptySince = time.Time{}
 	r.nMembers.Store(int32(len(l.members)))
 	r.nPlayers.Store(int32(l.players))
+	if c.reserved {
+		// Only now that the member is counted: Room.hasSpace reads the
+		// reservations first, so it never sees this slot as free.
+		r.unreserve(req.Role)
+	}
 	r.reg.c.joins.Add(1)
 
 	res.ID, res.Seq = id, l.seq

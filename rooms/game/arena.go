@@ -11,6 +11,7 @@ package game
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"time"
 
@@ -86,17 +87,40 @@ func (a Arena) TickRate() int {
 	return 30
 }
 
-// ParseInput decodes [dx, dy, seq] and checks the direction's range.
+// ParseInput decodes [dx, dy, seq] and checks the direction's range. The
+// elements are decoded as int64 and range-checked before narrowing, so that
+// e.g. 257 is refused rather than wrapped to 1; maps, nil and trailing bytes
+// are refused too (msgpack's struct decoding would accept them).
 func (Arena) ParseInput(payload []byte) (any, error) {
-	var in Input
-	d := msgpack.NewDecoder(bytes.NewReader(payload))
-	if err := d.Decode(&in); err != nil {
+	r := bytes.NewReader(payload)
+	d := msgpack.NewDecoder(r)
+	var dx, dy, seq int64
+	n, err := d.DecodeArrayLen()
+	if err == nil && n != 3 {
+		err = fmt.Errorf("array of %d elements", n)
+	}
+	if err == nil {
+		dx, err = d.DecodeInt64()
+	}
+	if err == nil {
+		dy, err = d.DecodeInt64()
+	}
+	if err == nil {
+		seq, err = d.DecodeInt64()
+	}
+	if err == nil && r.Len() > 0 {
+		err = fmt.Errorf("%d bytes after the array", r.Len())
+	}
+	if err != nil {
 		return nil, schema.Errorf(schema.CodeBadInput, "arena: input is not [dx, dy, seq]: %v", err)
 	}
-	if in.DX < -1 || in.DX > 1 || in.DY < -1 || in.DY > 1 {
-		return nil, schema.Errorf(schema.CodeBadInput, "arena: direction (%d, %d) out of range: each must be -1, 0 or 1", in.DX, in.DY)
+	if dx < -1 || dx > 1 || dy < -1 || dy > 1 {
+		return nil, schema.Errorf(schema.CodeBadInput, "arena: direction (%d, %d) out of range: each must be -1, 0 or 1", dx, dy)
 	}
-	return in, nil
+	if seq < 0 || seq > math.MaxUint32 {
+		return nil, schema.Errorf(schema.CodeBadInput, "arena: input seq %d out of range [0, %d]", seq, uint32(math.MaxUint32))
+	}
+	return Input{DX: int8(dx), DY: int8(dy), Seq: uint32(seq)}, nil
 }
 
 // New creates an arena from options width, height, maxPlayers and speed.
