@@ -474,3 +474,55 @@ func TestShutdownSendsGoingAway(t *testing.T) {
 		t.Fatal("room still running after Close")
 	}
 }
+
+// A JoinOrCreate that lands in a room the connection is already in is
+// refused, and the membership the connection had stands.
+func TestDuplicateJoinKeepsTheFirstMembership(t *testing.T) {
+	ts := startServer(t, rooms.Config{EmptyGrace: 50 * time.Millisecond}, realtime.Config{})
+	ctx := ctxT(t, 10*time.Second)
+	c := ts.dial(t, client.Options{})
+	j, err := c.JoinOrCreate(ctx, "arena", schema.RolePlayer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.JoinOrCreate(ctx, "arena", schema.RoleSpectator, nil)
+	var re *client.RequestError
+	if !errors.As(err, &re) || re.Code != schema.CodeAlreadyMember {
+		t.Fatalf("second JoinOrCreate into the same room: %v, want already_member", err)
+	}
+	_, err = c.Join(ctx, j.Room, schema.RoleSpectator, 0)
+	if !errors.As(err, &re) || re.Code != schema.CodeAlreadyMember {
+		t.Fatalf("second Join of the same room: %v, want already_member", err)
+	}
+	// Still a player: an input moves it, and no error comes back.
+	if err := c.Input(j.Room, game.Input{DX: 1, Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m := next(t, c, 5*time.Second)
+		if e, ok := m.(*schema.Error); ok {
+			t.Fatalf("input after the refused duplicate: %s %s", e.Code, e.Message)
+		}
+		if u, ok := m.(*schema.Update); ok {
+			var d game.Delta
+			if err := msgpack.Unmarshal(u.Body, &d); err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Players) == 1 && d.Players[0].ID == j.Member && d.Players[0].LastSeq == 1 {
+				break
+			}
+		}
+	}
+	if st := ts.reg.Get(j.Room).Stats(); st.Members != 1 || st.Players != 1 {
+		t.Fatalf("room has %d members (%d players), want exactly the one player", st.Members, st.Players)
+	}
+	// And when the connection goes, so does its one membership: the room empties and is disposed.
+	_ = c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for ts.reg.Get(j.Room) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("room not disposed after its only connection left: %+v", ts.reg.Rooms())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/lxzan/gws"
 	"github.com/tickroom/tickroom/rooms"
@@ -102,13 +103,17 @@ func (s *session) Joined(res rooms.JoinResult) {
 }
 
 // Left implements rooms.Member.
-func (s *session) Left(room string, req uint32, err error) {
+func (s *session) Left(room string, id schema.MemberID, req uint32, err error) {
 	s.mu.Lock()
-	delete(s.rooms, room)
+	m := s.rooms[room]
+	ours := m != nil && m.joined && m.id == id
+	if ours {
+		delete(s.rooms, room)
+	}
 	closed := s.closed
 	s.mu.Unlock()
-	if closed {
-		return
+	if closed || !ours {
+		return // gone, or the undoing of a duplicate join: nothing to tell
 	}
 	msg := &schema.Left{Req: req, Room: room}
 	if err != nil {
@@ -157,12 +162,18 @@ func (s *session) closeAfterFlush(code uint16, reason string) {
 }
 
 // closeNow drops whatever is queued and closes the connection with code.
+// It may be called on a room's goroutine, so the close frame is written on
+// a goroutine of its own, with a deadline: a stuck socket must not stall a
+// room.
 func (s *session) closeNow(code uint16, reason string) {
 	s.mu.Lock()
 	s.closeBegun = true
 	s.mu.Unlock()
 	s.out.close()
-	_ = s.conn.WriteClose(code, []byte(reason))
+	go func() {
+		_ = s.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
+		_ = s.conn.WriteClose(code, []byte(reason))
+	}()
 }
 
 // cleanup runs once the connection is gone: it leaves every room.

@@ -97,8 +97,8 @@ type ghost struct {
 	joined chan struct{}
 }
 
-func (g *ghost) Deliver(*rooms.Frame) bool  { return true }
-func (g *ghost) Left(string, uint32, error) {}
+func (g *ghost) Deliver(*rooms.Frame) bool                   { return true }
+func (g *ghost) Left(string, schema.MemberID, uint32, error) {}
 func (g *ghost) Joined(res rooms.JoinResult) {
 	g.mu.Lock()
 	g.id, g.room = res.ID, res.Room

@@ -30,7 +30,7 @@ func (m *ringMember) Joined(res rooms.JoinResult) {
 	}
 }
 
-func (m *ringMember) Left(string, uint32, error) {}
+func (m *ringMember) Left(string, schema.MemberID, uint32, error) {}
 
 // roomWithMembers returns a manually ticked counter room, whose Step returns
 // a small delta every tick, with n ringMembers (all of one protocol).

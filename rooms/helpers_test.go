@@ -238,7 +238,7 @@ func (m *testMember) Joined(res rooms.JoinResult) {
 	m.mu.Unlock()
 }
 
-func (m *testMember) Left(room string, req uint32, err error) {
+func (m *testMember) Left(room string, _ schema.MemberID, req uint32, err error) {
 	m.mu.Lock()
 	m.log = append(m.log, entry{kind: gotLeft, room: room, req: req, err: err})
 	m.mu.Unlock()

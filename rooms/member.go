@@ -11,16 +11,19 @@ type Member interface {
 	// called once per member per event, so it must not allocate or block. A
 	// member that returns false is marked as fallen behind: the room sends it
 	// nothing more until it accepts an EventSnapshot frame, which the room
-	// offers on each later tick.
+	// offers at the end of every tick from then on (the current one
+	// included). Deliver of a snapshot may refuse while the member's queue
+	// is still too full to be worth resuming.
 	Deliver(f *Frame) bool
 	// Joined reports the outcome of a join request. On success it comes
 	// before any frame of the room; in ResumeReplay mode the replayed frames
 	// are delivered right after it.
 	Joined(res JoinResult)
-	// Left reports that the member is no longer in room: err is nil when it
+	// Left reports that member id is no longer in room: err is nil when it
 	// asked to leave (req is then that request's id), else the reason
-	// (ErrRoomClosed when the room stopped).
-	Left(room string, req uint32, err error)
+	// (ErrRoomClosed when the room stopped). The id tells memberships of one
+	// Member in the same room apart, e.g. a duplicate join being undone.
+	Left(room string, id schema.MemberID, req uint32, err error)
 }
 
 // JoinRequest asks a room to admit a member.

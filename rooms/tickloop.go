@@ -274,7 +274,7 @@ func (r *Room) leave(id schema.MemberID, req uint32) {
 	r.remove(m)
 	l.state.Leave(m.id, m.role)
 	r.broadcast(&schema.RoomEvent{Type: schema.EventMemberLeft, Member: m.id, Role: m.role})
-	m.sink.Left(r.id, req, nil)
+	m.sink.Left(r.id, m.id, req, nil)
 }
 
 // remove takes m out of the member list (order is not kept: swap-delete).
@@ -336,7 +336,7 @@ func (r *Room) shutdown() {
 		}
 	}
 	for _, m := range r.loop.members {
-		m.sink.Left(r.id, 0, reason)
+		m.sink.Left(r.id, m.id, 0, reason)
 	}
 	r.loop.members = nil
 	r.nMembers.Store(0)

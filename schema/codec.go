@@ -336,9 +336,11 @@ func encodeCreate(e *msgpack.Encoder, t MsgType, m *JoinOrCreate) error {
 	if m.Options == nil {
 		return e.EncodeMapLen(0)
 	}
-	e.SetSortMapKeys(true) // deterministic bytes, as PROTOCOL.md's examples show
+	// Deterministic bytes, as PROTOCOL.md's examples show. EncodeMap ignores
+	// the sort flag; it applies to the maps nested in option values.
+	e.SetSortMapKeys(true)
 	defer e.SetSortMapKeys(false)
-	return e.EncodeMap(m.Options)
+	return e.EncodeMapSorted(m.Options)
 }
 
 func (m *Leave) decode(d *msgpack.Decoder, n int) error {

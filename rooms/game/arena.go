@@ -93,7 +93,9 @@ func (a Arena) TickRate() int {
 // are refused too (msgpack's struct decoding would accept them).
 func (Arena) ParseInput(payload []byte) (any, error) {
 	r := bytes.NewReader(payload)
-	d := msgpack.NewDecoder(r)
+	d := msgpack.GetDecoder() // pooled: inputs are the busiest inbound path
+	defer msgpack.PutDecoder(d)
+	d.Reset(r)
 	var dx, dy, seq int64
 	n, err := d.DecodeArrayLen()
 	if err == nil && n != 3 {
@@ -220,6 +222,9 @@ func (a *arena) Step(_ uint64, dt time.Duration) any {
 			}
 		}
 		if p.dirty {
+			if changed == nil { // one allocation per tick, not one per growth step
+				changed = make([]Player, 0, len(a.players))
+			}
 			changed = append(changed, p.Player)
 			p.dirty = false
 		}

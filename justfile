@@ -1,0 +1,39 @@
+# tickroom recipes. Install just with: npm install -g rust-just   (or: npx rust-just <recipe>)
+
+default:
+    @just --list
+
+# Run the server with no configuration: ws://127.0.0.1:8080/ws (extra flags pass through)
+run *ARGS:
+    go run ./services/tickroomd {{ARGS}}
+
+# Run the whole test suite (the README's test command)
+test:
+    go test ./...
+
+# Run what CI runs: gofmt, go vet, the tests, the tests under -race
+ci:
+    bash .ci/run
+
+# Hot-path benchmarks: one arena tick with 10 and 1,000 real members, the engine alone, idle connection memory
+bench:
+    go test -run '^$' -bench 'ArenaTick|IdleConnectionMemory' -benchmem ./realtime
+    go test -run '^$' -bench 'Tick' -benchmem ./rooms
+
+# The demo: bots play an arena on a running server (just run, in another terminal)
+demo BOTS="8" SPECTATORS="20" DURATION="10s":
+    go run ./services/arenabot -bots {{BOTS}} -spectators {{SPECTATORS}} -duration {{DURATION}}
+
+# Fuzz the binary protocol's decoder (corpus in schema/testdata/fuzz)
+fuzz TIME="60s":
+    go test ./schema -run '^$' -fuzz FuzzDecode -fuzztime {{TIME}}
+
+# A local PostgreSQL for the persistence work (Docker; see the README for a Debian install instead)
+db:
+    docker run -d --name tickroom-pg -p 127.0.0.1:5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test postgres:16
+    @echo "TICKROOM_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+
+# gofmt and go vet
+lint:
+    test -z "$(gofmt -l $(git ls-files '*.go'))" || (gofmt -l $(git ls-files '*.go'); exit 1)
+    go vet ./...
