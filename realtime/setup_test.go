@@ -135,5 +135,3 @@ func steer(t testing.TB, gs []*ghost, dx, dy int8, seq uint32) {
 		}
 	}
 }
-
-func clientOpts() client.Options { return client.Options{} }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/client"
 	"github.com/tickroom/tickroom/realtime"
 	"github.com/tickroom/tickroom/rooms"
 	"github.com/tickroom/tickroom/schema"
@@ -19,7 +20,7 @@ import (
 func TestDeflatedFramesMatchPlainOnTheWire(t *testing.T) {
 	ts := startServer(t, rooms.Config{TickRates: map[string]int{"arena": 60}}, realtime.Config{})
 	ctx := ctxT(t, 10*time.Second)
-	owner := ts.dial(t, clientOpts())
+	owner := ts.dial(t, client.Options{})
 	j, err := owner.Create(ctx, "arena", schema.RoleSpectator, map[string]any{"maxPlayers": 100, "width": 100000, "height": 100000})
 	if err != nil {
 		t.Fatal(err)
@@ -85,18 +86,9 @@ func TestDeflatedFramesMatchPlainOnTheWire(t *testing.T) {
 func TestSlowMemberGetsSnapshotAndNeverSlowsTheRoom(t *testing.T) {
 	ts := startServer(t, rooms.Config{TickRates: map[string]int{"arena": 100}},
 		realtime.Config{QueueLen: 256, SocketSendBuffer: 4096})
-	ctx := ctxT(t, 20*time.Second)
-	owner := ts.dial(t, clientOpts())
-	j, err := owner.Create(ctx, "arena", schema.RoleSpectator, map[string]any{"maxPlayers": 200, "width": 100000, "height": 100000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	steer(t, addGhosts(t, ts.reg, j.Room, 100), 1, 1, 1)
+	owner, j := busyRoom(t, ts)
 	good := collect(owner, j.Room, j.Seq)
-
-	slow := dialRaw(t, ts.url, http.Header{"Sec-Websocket-Protocol": {"tickroom.v1"}})
-	_ = slow.c.(*net.TCPConn).SetReadBuffer(4096)
-	slow.send(t, &schema.Join{Req: 1, Room: j.Room, Role: schema.RoleSpectator})
+	slow := joinUnread(t, ts, j.Room)
 
 	deadline := time.Now().Add(10 * time.Second)
 	for ts.reg.Stats().OverflowCount == 0 {
@@ -146,6 +138,30 @@ func TestSlowMemberGetsSnapshotAndNeverSlowsTheRoom(t *testing.T) {
 	}
 }
 
+// busyRoom creates an arena room whose 100 ghost players all move, so that
+// every tick sends an update of about 2 KB; the owner is a spectator.
+func busyRoom(t *testing.T, ts *testServer) (*client.Conn, *schema.Joined) {
+	t.Helper()
+	owner := ts.dial(t, client.Options{})
+	j, err := owner.Create(ctxT(t, 10*time.Second), "arena", schema.RoleSpectator,
+		map[string]any{"maxPlayers": 200, "width": 100000, "height": 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steer(t, addGhosts(t, ts.reg, j.Room, 100), 1, 1, 1)
+	return owner, j
+}
+
+// joinUnread joins room over a raw connection with a 4 KiB receive buffer
+// and does not read it.
+func joinUnread(t *testing.T, ts *testServer, room string) *rawConn {
+	t.Helper()
+	r := dialRaw(t, ts.url, http.Header{"Sec-Websocket-Protocol": {"tickroom.v1"}})
+	_ = r.c.(*net.TCPConn).SetReadBuffer(4096)
+	r.send(t, &schema.Join{Req: 1, Room: room, Role: schema.RoleSpectator})
+	return r
+}
+
 func seqOf(m schema.Message) uint64 {
 	switch m := m.(type) {
 	case *schema.Update:
@@ -161,15 +177,8 @@ func TestStalledSocketIsClosed(t *testing.T) {
 	ts := startServer(t, rooms.Config{TickRates: map[string]int{"arena": 100}},
 		realtime.Config{QueueLen: 16, SocketSendBuffer: 4096, WriteTimeout: 300 * time.Millisecond})
 	ctx := ctxT(t, 20*time.Second)
-	owner := ts.dial(t, clientOpts())
-	j, err := owner.Create(ctx, "arena", schema.RoleSpectator, map[string]any{"maxPlayers": 200, "width": 100000, "height": 100000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	steer(t, addGhosts(t, ts.reg, j.Room, 100), 1, 1, 1)
-	stalled := dialRaw(t, ts.url, http.Header{"Sec-Websocket-Protocol": {"tickroom.v1"}})
-	_ = stalled.c.(*net.TCPConn).SetReadBuffer(4096)
-	stalled.send(t, &schema.Join{Req: 1, Room: j.Room, Role: schema.RoleSpectator})
+	owner, j := busyRoom(t, ts)
+	stalled := joinUnread(t, ts, j.Room)
 
 	deadline := time.Now().Add(10 * time.Second)
 	for ts.gw.Stats().SlowClosedCount == 0 {

@@ -349,6 +349,6 @@ func (g *Registry) Stats() Stats {
 	s.TickCount, s.OverrunCount, s.SkippedTickCount = c.ticks.Load(), c.overruns.Load(), c.skipped.Load()
 	s.EventCount, s.OverflowCount, s.ResyncCount = c.events.Load(), c.overflows.Load(), c.resyncs.Load()
 	s.InputCount, s.InputBusyCount, s.InputDroppedCount = c.inputs.Load(), c.inputsBusy.Load(), c.inputsDropped.Load()
-	s.JoinCount, s.JoinRefusedCount = c.joins.Load(), c.joinsRefused.Load()
+	s.JoinCount, s.JoinRefusedCount, s.JoinBusyCount = c.joins.Load(), c.joinsRefused.Load(), c.joinsBusy.Load()
 	return s
 }

@@ -129,6 +129,9 @@ func (r *Room) enqueue(c command) error {
 	}
 	if c.op != opLeave && len(r.queue) >= r.reg.cfg.InputQueue {
 		r.mu.Unlock()
+		if c.op == opJoin {
+			r.reg.c.joinsBusy.Add(1) // busy inputs are counted by Input
+		}
 		return ErrBusy
 	}
 	r.queue = append(r.queue, c)

@@ -11,6 +11,7 @@ type counters struct {
 	inputs, inputsBusy          atomic.Uint64
 	inputsDropped               atomic.Uint64
 	joins, joinsRefused         atomic.Uint64
+	joinsBusy                   atomic.Uint64
 }
 
 // Stats is a point-in-time view of a Registry. Gauges say how things are now;
@@ -34,6 +35,7 @@ type Stats struct {
 	InputDroppedCount  uint64 `json:"inputs_dropped"` // from members that had left, or spectators
 	JoinCount          uint64 `json:"joins"`
 	JoinRefusedCount   uint64 `json:"joins_refused"`
+	JoinBusyCount      uint64 `json:"joins_refused_busy"` // refused at once: the room's queue was full
 }
 
 // RoomStats is a point-in-time view of one room.

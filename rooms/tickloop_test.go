@@ -411,6 +411,9 @@ func TestInputQueueFull(t *testing.T) {
 	if err := r.Join(rooms.JoinRequest{Member: &testMember{}}); !errors.Is(err, rooms.ErrBusy) {
 		t.Fatalf("join into a full queue: %v, want ErrBusy", err)
 	}
+	if st := reg.Stats(); st.JoinBusyCount != 1 {
+		t.Fatalf("JoinBusyCount = %d, want the refused join counted", st.JoinBusyCount)
+	}
 	// A leave is never refused.
 	r.Leave(j.ID, 8)
 
