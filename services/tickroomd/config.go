@@ -13,6 +13,7 @@ import (
 // config is tickroomd's configuration, from flags and TICKROOM_* variables.
 type config struct {
 	listen        string
+	debugListen   string
 	tickRates     map[string]int
 	maxMessage    int
 	maxMembers    int
@@ -32,6 +33,7 @@ func parseConfig(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("tickroomd", flag.ContinueOnError)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.debugListen, "debug-listen", "", "if set, serve /debug/pprof/ on this address (keep it private)")
 	rates := fs.String("tick-rates", "", "tick rate per room kind, e.g. arena=60 (default: each kind's own, arena=30)")
 	fs.IntVar(&c.maxMessage, "max-message-bytes", 64<<10, "largest inbound WebSocket message; larger closes the connection with 1009")
 	fs.IntVar(&c.maxMembers, "max-members", 10_000, "most members (players and spectators) in one room")

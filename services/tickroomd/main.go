@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -50,6 +51,9 @@ func run(args []string, logOut *os.File) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	if cfg.debugListen != "" {
+		go serveDebug(cfg.debugListen, log)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	log.Info("tickroomd: listening", "addr", ln.Addr().String(), "ws", "ws://"+ln.Addr().String()+"/ws",
@@ -77,4 +81,19 @@ func run(args []string, logOut *os.File) error {
 // envName maps a flag name to its environment variable: queue-len → TICKROOM_QUEUE_LEN.
 func envName(flagName string) string {
 	return "TICKROOM_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// serveDebug serves the runtime profiles on a separate, private address, so
+// that profiling never rides on the public listener.
+func serveDebug(addr string, log *slog.Logger) {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("tickroomd: debug endpoints", "addr", addr, "pprof", "http://"+addr+"/debug/pprof/")
+	if err := http.ListenAndServe(addr, m); err != nil {
+		log.Error("tickroomd: debug listener", "addr", addr, "err", err)
+	}
 }
