@@ -13,6 +13,9 @@ import (
 // handleBinary serves one inbound message of a tickroom.v1 connection. It
 // runs on the connection's reader goroutine.
 func (s *session) handleBinary(op gws.Opcode, data []byte) {
+	if s.closeBegun.Load() {
+		return // closing: whatever else the client sent is moot
+	}
 	if op != gws.OpcodeBinary {
 		s.bad(0, schema.CodeTextFrame, "text frames are not part of tickroom.v1: send msgpack in binary frames")
 		return
@@ -30,7 +33,7 @@ func (s *session) handleBinary(op gws.Opcode, data []byte) {
 	var fail error
 	switch m := m.(type) {
 	case *schema.Join:
-		fail = s.join(m)
+		fail = s.join(m.Req, m.Room, m.Role, m.LastSeq)
 	case *schema.JoinOrCreate:
 		fail = s.joinOrCreate(m.Req, m.Kind, m.Options, m.Role, false)
 	case *schema.Create:
@@ -47,10 +50,8 @@ func (s *session) handleBinary(op gws.Opcode, data []byte) {
 		return
 	}
 	if fail != nil {
-		var ce *schema.CodedError
-		if errors.As(fail, &ce) && ce.Code == schema.CodeBusy {
-			// Backpressure, not misbehaviour: no strike.
-			s.replyErr(schema.ReqOf(m), fail)
+		if codeOf(fail) == schema.CodeBusy {
+			s.replyErr(schema.ReqOf(m), fail) // backpressure, not misbehaviour: no strike
 			return
 		}
 		s.bad(schema.ReqOf(m), codeOf(fail), fail.Error())
@@ -67,67 +68,81 @@ func (s *session) bad(req uint32, code schema.ErrorCode, msg string) {
 	s.gw.c.badMessages.Add(1)
 	s.reply(&schema.Error{Req: req, Code: code, Message: msg})
 	s.strikes++
-	if s.strikes >= s.gw.cfg.MaxBadMessages {
+	if s.strikes >= s.gw.cfg.MaxBadMessages &&
+		s.closeAfterFlush(ClosePolicy, fmt.Sprintf("too many bad messages (%d)", s.strikes)) {
 		s.gw.c.policyClosed.Add(1)
-		s.closeAfterFlush(ClosePolicy, fmt.Sprintf("too many bad messages (%d)", s.strikes))
 	}
 }
 
-func (s *session) join(m *schema.Join) error {
+// reserveJoin records a join in flight and returns its token, or refuses it
+// when the connection is in (or joining) room already, or in too many rooms.
+// room is "" for JoinOrCreate and Create, whose room is not known yet.
+func (s *session) reserveJoin(room string) (uint64, error) {
 	s.mu.Lock()
-	if _, ok := s.rooms[m.Room]; ok {
-		s.mu.Unlock()
-		return schema.Errorf(schema.CodeAlreadyMember, "already in (or joining) room %s", m.Room)
-	}
-	if len(s.rooms)+s.anonJoins >= s.gw.cfg.MaxRoomsPerConn {
-		s.mu.Unlock()
-		return schema.Errorf(schema.CodeTooManyRooms, "a connection may be in %d rooms", s.gw.cfg.MaxRoomsPerConn)
-	}
-	if s.rooms == nil {
-		s.rooms = map[string]*membership{}
-	}
-	s.rooms[m.Room] = &membership{role: m.Role}
-	s.mu.Unlock()
-	err := s.gw.rooms.Join(m.Room, rooms.JoinRequest{Member: s, Protocol: s.proto, Role: m.Role, LastSeq: m.LastSeq, Req: m.Req})
-	if err != nil {
-		s.mu.Lock()
-		if mm := s.rooms[m.Room]; mm != nil && !mm.joined {
-			delete(s.rooms, m.Room)
+	defer s.mu.Unlock()
+	if room != "" {
+		_, in := s.rooms[room]
+		for _, r := range s.pending {
+			in = in || r == room
 		}
-		s.mu.Unlock()
+		if in {
+			return 0, schema.Errorf(schema.CodeAlreadyMember, "already in (or joining) room %s", room)
+		}
+	}
+	if len(s.rooms)+len(s.pending) >= s.gw.cfg.MaxRoomsPerConn {
+		return 0, schema.Errorf(schema.CodeTooManyRooms, "a connection may be in %d rooms", s.gw.cfg.MaxRoomsPerConn)
+	}
+	if s.pending == nil {
+		s.pending = map[uint64]string{}
+	}
+	s.nextToken++
+	s.pending[s.nextToken] = room
+	return s.nextToken, nil
+}
+
+// dropJoin forgets a join the rooms engine refused on the spot.
+func (s *session) dropJoin(token uint64) {
+	s.mu.Lock()
+	delete(s.pending, token)
+	s.mu.Unlock()
+}
+
+func (s *session) join(req uint32, room string, role schema.Role, lastSeq uint64) error {
+	token, err := s.reserveJoin(room)
+	if err != nil {
+		return err
+	}
+	err = s.gw.rooms.Join(room, rooms.JoinRequest{Member: s, Protocol: s.proto, Role: role, LastSeq: lastSeq, Req: req, Token: token})
+	if err != nil {
+		s.dropJoin(token)
 	}
 	return err
 }
 
 func (s *session) joinOrCreate(req uint32, kind string, opts map[string]any, role schema.Role, create bool) error {
-	s.mu.Lock()
-	if len(s.rooms)+s.anonJoins >= s.gw.cfg.MaxRoomsPerConn {
-		s.mu.Unlock()
-		return schema.Errorf(schema.CodeTooManyRooms, "a connection may be in %d rooms", s.gw.cfg.MaxRoomsPerConn)
+	token, err := s.reserveJoin("")
+	if err != nil {
+		return err
 	}
-	s.anonJoins++
-	s.mu.Unlock()
-	jr := rooms.JoinRequest{Member: s, Protocol: s.proto, Role: role, Req: req}
-	var err error
+	jr := rooms.JoinRequest{Member: s, Protocol: s.proto, Role: role, Req: req, Token: token}
 	if create {
 		_, err = s.gw.rooms.CreateAndJoin(kind, opts, jr)
 	} else {
 		_, err = s.gw.rooms.JoinOrCreate(kind, opts, jr)
 	}
 	if err != nil {
-		s.mu.Lock()
-		s.anonJoins--
-		s.mu.Unlock()
+		s.dropJoin(token)
 	}
 	return err
 }
 
-// member returns the session's joined membership of room, or a coded error.
+// member returns the session's membership of room, or a coded error when it
+// has none (or is already leaving it).
 func (s *session) member(room string) (*membership, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	m := s.rooms[room]
-	s.mu.Unlock()
-	if m == nil || !m.joined {
+	if m == nil || m.leaving {
 		return nil, schema.Errorf(schema.CodeNotMember, "not a member of room %s", room)
 	}
 	return m, nil
@@ -138,6 +153,9 @@ func (s *session) leave(m *schema.Leave) error {
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	mm.leaving = true // a second Leave gets not_member, not a queued no-op
+	s.mu.Unlock()
 	mm.room.Leave(mm.id, m.Req) // the room answers through Left
 	return nil
 }

@@ -10,5 +10,5 @@ const (
 	ClosePolicy        uint16 = 1008 // too many malformed or refused messages
 	CloseTooBig        uint16 = 1009 // a message over Config.MaxMessageBytes (sent by gws)
 	CloseInternal      uint16 = 1011
-	CloseSlowConsumer  uint16 = 4000 // the socket accepted nothing for Config.WriteTimeout
+	CloseSlowConsumer  uint16 = 4000 // an answer did not fit the connection's outbound queue
 )

@@ -19,8 +19,9 @@ type Config struct {
 	// QueueBytes caps the bytes waiting to be written to one connection.
 	// Zero means 4 MiB.
 	QueueBytes int
-	// WriteTimeout is how long a socket may accept nothing before the
-	// connection is closed as a slow consumer (4000). Zero means 10 s.
+	// WriteTimeout is how long a write to a socket (a batch of up to 32
+	// frames) may go without completing before the connection is dropped as
+	// a slow consumer. Zero means 10 s.
 	WriteTimeout time.Duration
 	// MaxRoomsPerConn caps the rooms one connection is in (or joining).
 	// Zero means 16.

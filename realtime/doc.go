@@ -28,8 +28,10 @@
 // When a room event does not fit, Deliver refuses it, the room counts the
 // overflow and later offers a snapshot (accepted once the outbox is at most
 // half full), so a slow member gets conflated state instead of slowing the
-// room. A socket that accepts nothing for Config.WriteTimeout is closed with
-// code 4000 (slow consumer).
+// room. A connection whose socket accepts nothing for Config.WriteTimeout
+// is dropped by the gateway's watchdog (no close frame fits in a full
+// socket) and counted as a slow close. No write deadline is used: one left
+// on the socket would fail gws's own later pong and close frames.
 //
 // All exported methods are safe for concurrent use.
 package realtime

@@ -41,6 +41,9 @@ type Gateway struct {
 	upgrader *gws.Upgrader
 	c        counters
 
+	stopWatch chan struct{} // closed by Shutdown
+	stopOnce  sync.Once
+
 	mu       sync.Mutex // protects the fields below
 	sessions map[*session]struct{}
 	draining bool
@@ -73,7 +76,7 @@ func New(r Rooms, cfg Config) *Gateway {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	g := &Gateway{cfg: cfg, rooms: r, log: log, sessions: map[*session]struct{}{}}
+	g := &Gateway{cfg: cfg, rooms: r, log: log, sessions: map[*session]struct{}{}, stopWatch: make(chan struct{})}
 	g.upgrader = gws.NewUpgrader(g, &gws.ServerOption{
 		ReadMaxPayloadSize: cfg.MaxMessageBytes,
 		ReadBufferSize:     cfg.ReadBufferSize,
@@ -104,7 +107,45 @@ func New(r Rooms, cfg Config) *Gateway {
 			return true
 		},
 	})
+	go g.watch()
 	return g
+}
+
+// watch closes connections whose socket has accepted nothing for
+// WriteTimeout: their writer is stuck in a write that would never end. It
+// checks a few times per WriteTimeout, until Shutdown.
+func (g *Gateway) watch() {
+	t := time.NewTicker(max(g.cfg.WriteTimeout/4, time.Millisecond))
+	defer t.Stop()
+	var stalled []*session
+	for {
+		select {
+		case <-g.stopWatch:
+			return
+		case now := <-t.C:
+			stalled = stalled[:0]
+			g.mu.Lock()
+			for s := range g.sessions {
+				if since := s.out.stalledSince(); !since.IsZero() && now.Sub(since) > g.cfg.WriteTimeout {
+					stalled = append(stalled, s)
+				}
+			}
+			g.mu.Unlock()
+			for _, s := range stalled {
+				if !s.closeBegun.CompareAndSwap(false, true) && s.out.isClosed() {
+					continue // already on its way out
+				}
+				g.c.slowClosed.Add(1)
+				q, b := s.out.queued()
+				g.log.Info("realtime: closing stalled connection (slow consumer)", "remote", s.conn.RemoteAddr(),
+					"write_timeout", g.cfg.WriteTimeout, "queued_frames", q, "queued_bytes", b)
+				// The socket is full, so no close frame could be written:
+				// closing it ends the stuck write and the reader.
+				s.out.close()
+				_ = s.conn.NetConn().Close()
+			}
+		}
+	}
 }
 
 // Encoders returns the rooms.Encoder of each protocol a gateway with cfg
@@ -147,6 +188,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "tickroom: server shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	// gws reads only the first header line; offers may span several.
+	r.Header.Set("Sec-WebSocket-Protocol", strings.Join(r.Header.Values("Sec-WebSocket-Protocol"), ", "))
+	if ext := r.Header.Get("Sec-WebSocket-Extensions"); ext != "" && limitsServerWindow(ext) {
+		// Shared frames are compressed once with a 32 KiB window; a client
+		// that asks for a smaller one gets no compression (RFC 7692 §7.1.2.1
+		// lets the server decline the offer).
+		r.Header.Del("Sec-WebSocket-Extensions")
+	}
 	conn, err := g.upgrader.Upgrade(w, r)
 	if err != nil {
 		g.c.refused.Add(1)
@@ -154,6 +203,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	go conn.ReadLoop()
+}
+
+// limitsServerWindow reports whether a permessage-deflate offer asks the
+// server to compress with a window under 2^15.
+func limitsServerWindow(ext string) bool {
+	for _, param := range strings.FieldsFunc(ext, func(r rune) bool { return r == ';' || r == ',' }) {
+		name, value, ok := strings.Cut(strings.TrimSpace(param), "=")
+		if ok && strings.TrimSpace(name) == "server_max_window_bits" && strings.Trim(strings.TrimSpace(value), `"`) != "15" {
+			return true
+		}
+	}
+	return false
 }
 
 func chooseSubprotocol(values []string) string {
@@ -186,11 +247,12 @@ func (g *Gateway) OnOpen(c *gws.Conn) {
 	if tc, ok := c.NetConn().(*net.TCPConn); ok && g.cfg.SocketSendBuffer > 0 {
 		_ = tc.SetWriteBuffer(g.cfg.SocketSendBuffer)
 	}
-	s.out.init(c.NetConn(), s.deflate, g.cfg.QueueLen, g.cfg.QueueBytes, g.cfg.WriteTimeout)
+	s.out.init(c.NetConn(), s.deflate, g.cfg.QueueLen, g.cfg.QueueBytes)
 	s.out.onWriteError = func(err error) {
-		g.c.slowClosed.Add(1)
-		g.log.Info("realtime: closing connection: write failed", "remote", c.RemoteAddr(), "timeout", g.cfg.WriteTimeout, "err", err)
-		_ = c.WriteClose(CloseSlowConsumer, []byte("slow consumer: write timed out"))
+		// The peer went, or the watchdog closed a stalled socket (and
+		// counted it): either way the connection is over.
+		g.log.Debug("realtime: write failed", "remote", c.RemoteAddr(), "err", err)
+		_ = c.NetConn().Close()
 	}
 	s.out.onClose = func(code uint16, reason []byte) { _ = c.WriteClose(code, reason) }
 	g.mu.Lock()
@@ -246,6 +308,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	for _, s := range all {
 		s.closeAfterFlush(CloseGoingAway, "server shutting down")
 	}
+	defer g.stopOnce.Do(func() { close(g.stopWatch) })
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {

@@ -3,6 +3,7 @@ package realtime
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,13 +25,19 @@ type outbox struct {
 	maxLen, maxBytes int
 	deflate          bool
 	conn             net.Conn
-	writeTimeout     time.Duration
+
+	// writingSince is when the writer's current write began (Unix nanos),
+	// 0 between writes. The gateway's watchdog reads it to find sockets that
+	// accept nothing; deadlines are not used, since one left on the socket
+	// would also fail gws's own later writes (pongs, close frames).
+	writingSince atomic.Int64
 
 	// start runs the writer; it is bound once so that starting a writer
 	// allocates nothing ("go o.start()" with a bound func has no closure).
 	start func()
-	// onWriteError is called on the writer goroutine when a write fails or
-	// times out; the outbox is closed by then.
+	// onWriteError is called on the writer goroutine when a write fails
+	// (the peer went, or the watchdog closed a stalled socket); the outbox
+	// is closed by then.
 	onWriteError func(err error)
 	// onClose is called on the writer goroutine when it reaches a close
 	// instruction queued by pushClose.
@@ -41,9 +48,9 @@ type outbox struct {
 	bufs  net.Buffers
 }
 
-func (o *outbox) init(conn net.Conn, deflate bool, maxLen, maxBytes int, writeTimeout time.Duration) {
+func (o *outbox) init(conn net.Conn, deflate bool, maxLen, maxBytes int) {
 	o.conn, o.deflate = conn, deflate
-	o.maxLen, o.maxBytes, o.writeTimeout = maxLen, maxBytes, writeTimeout
+	o.maxLen, o.maxBytes = maxLen, maxBytes
 	o.start = o.write
 }
 
@@ -66,8 +73,7 @@ func (o *outbox) push(w *wire, lowWater bool) pushResult {
 		o.mu.Unlock()
 		return discarded
 	}
-	if o.n >= o.maxLen || o.bytes+size > o.maxBytes ||
-		(lowWater && (o.n > o.maxLen/2 || o.bytes > o.maxBytes/2)) {
+	if o.n >= o.maxLen || o.bytes+size > o.maxBytes || (lowWater && !o.lowWaterLocked()) {
 		o.mu.Unlock()
 		return full
 	}
@@ -84,6 +90,23 @@ func (o *outbox) push(w *wire, lowWater bool) pushResult {
 		go o.start()
 	}
 	return pushed
+}
+
+// lowWater reports whether the outbox is at most half full.
+func (o *outbox) lowWater() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.lowWaterLocked()
+}
+
+func (o *outbox) lowWaterLocked() bool { return o.n <= o.maxLen/2 && o.bytes <= o.maxBytes/2 }
+
+// stalledSince returns when the write in progress began, or the zero time.
+func (o *outbox) stalledSince() time.Time {
+	if ns := o.writingSince.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
 }
 
 // pushClose queues an instruction to close the connection with code after
@@ -134,6 +157,12 @@ func (o *outbox) close() {
 	o.mu.Unlock()
 }
 
+func (o *outbox) isClosed() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.closed
+}
+
 // queued returns the number of frames and bytes waiting.
 func (o *outbox) queued() (frames, bytes int) {
 	o.mu.Lock()
@@ -176,8 +205,9 @@ func (o *outbox) write() {
 			}
 			clear(o.taken[:k])
 			o.bufs = o.batch[:k:k]
-			_ = o.conn.SetWriteDeadline(time.Now().Add(o.writeTimeout))
+			o.writingSince.Store(time.Now().UnixNano())
 			_, err := o.bufs.WriteTo(o.conn)
+			o.writingSince.Store(0)
 			clear(o.batch[:k])
 			if err != nil {
 				o.close()
@@ -196,7 +226,9 @@ func (o *outbox) write() {
 			o.mu.Lock()
 			o.running = false
 			o.mu.Unlock()
+			o.writingSince.Store(time.Now().UnixNano()) // the close frame can stall too
 			o.onClose(closeWire.closeCode, closeWire.payload)
+			o.writingSince.Store(0)
 			return
 		}
 	}

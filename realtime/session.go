@@ -2,8 +2,8 @@ package realtime
 
 import (
 	"errors"
-	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -17,30 +17,34 @@ import (
 // serves as the connection's gws.SessionStorage, so that finding the session
 // of a *gws.Conn costs no map.
 type session struct {
-	gw      *Gateway
-	conn    *gws.Conn
-	proto   schema.Protocol
-	deflate bool
-	out     outbox
+	gw         *Gateway
+	conn       *gws.Conn
+	proto      schema.Protocol
+	deflate    bool
+	out        outbox
+	closeBegun atomic.Bool // a close is under way: inbound messages are ignored
 
-	mu         sync.Mutex // protects the fields below
-	rooms      map[string]*membership
-	anonJoins  int // JoinOrCreate/Create requests whose room is not known yet
-	closed     bool
-	closeBegun bool
+	mu        sync.Mutex             // protects the fields below
+	rooms     map[string]*membership // rooms joined
+	pending   map[uint64]string      // join token → room id ("" until a JoinOrCreate/Create lands)
+	nextToken uint64
+	closed    bool
 
 	strikes int // bad messages net of good ones; reader goroutine only
 }
 
-// membership is a session's record of one room it joined or is joining.
+// membership is a session's record of one room it is in.
 type membership struct {
-	room   *rooms.Room
-	id     schema.MemberID
-	role   schema.Role
-	joined bool // false while a join by id is in flight
+	room    *rooms.Room
+	id      schema.MemberID
+	role    schema.Role
+	leaving bool // a Leave is on its way to the room
 }
 
-var _ rooms.Member = (*session)(nil)
+var (
+	_ rooms.Member         = (*session)(nil)
+	_ rooms.SnapshotWaiter = (*session)(nil)
+)
 
 // Deliver implements rooms.Member: one push onto the outbox, no allocation.
 func (s *session) Deliver(f *rooms.Frame) bool {
@@ -48,44 +52,38 @@ func (s *session) Deliver(f *rooms.Frame) bool {
 	if w == nil {
 		return true // nothing encoded for this protocol: a kind bug, logged by the room
 	}
-	if s.out.push(w, f.Event.Type == schema.EventSnapshot) == full {
-		s.gw.c.overflows.Add(1)
+	snapshot := f.Event.Type == schema.EventSnapshot
+	if s.out.push(w, snapshot) == full {
+		if !snapshot { // a refused snapshot offer is not a new overflow
+			s.gw.c.overflows.Add(1)
+		}
 		return false
 	}
 	return true
 }
 
+// ReadyForSnapshot implements rooms.SnapshotWaiter: a member that fell
+// behind takes a snapshot once its outbox is at most half full.
+func (s *session) ReadyForSnapshot() bool { return s.out.lowWater() }
+
 // Joined implements rooms.Member.
-func (s *session) Joined(res rooms.JoinResult) {
+func (s *session) Joined(res rooms.JoinResult) bool {
 	id := res.Room.ID()
 	s.mu.Lock()
-	m := s.rooms[id]
-	if m == nil || m.joined { // a JoinOrCreate/Create: joins by id leave an unjoined entry
-		s.anonJoins--
-	}
+	delete(s.pending, res.Token)
 	if res.Err != nil {
-		if m != nil && !m.joined {
-			delete(s.rooms, id)
-		}
 		s.mu.Unlock()
 		s.replyErr(res.Req, res.Err)
-		return
+		return true
 	}
-	if s.closed || (m != nil && m.joined) {
-		// Gone meanwhile, or a JoinOrCreate that landed in a room this
-		// connection is already in: undo this membership.
+	if s.closed {
 		s.mu.Unlock()
-		res.Room.Leave(res.ID, 0)
-		if !s.closed {
-			s.reply(&schema.Error{Req: res.Req, Code: schema.CodeAlreadyMember,
-				Message: fmt.Sprintf("already a member of room %s", id)})
-		}
-		return
+		return false // the connection went while the join was queued
 	}
 	if s.rooms == nil {
 		s.rooms = map[string]*membership{}
 	}
-	s.rooms[id] = &membership{room: res.Room, id: res.ID, role: res.Role, joined: true}
+	s.rooms[id] = &membership{room: res.Room, id: res.ID, role: res.Role}
 	s.mu.Unlock()
 
 	msg := &schema.Joined{Req: res.Req, Room: id, Kind: res.Room.Kind(), Member: res.ID,
@@ -93,27 +91,30 @@ func (s *session) Joined(res rooms.JoinResult) {
 	if res.Snapshot != nil {
 		snap, err := msgpack.Marshal(res.Snapshot)
 		if err != nil {
+			// A kind whose snapshot does not encode is a bug; the member
+			// stays in (the room holds it) but is told.
 			s.gw.log.Error("realtime: encode snapshot", "room", id, "err", err)
 			s.replyErr(res.Req, schema.Errorf(schema.CodeInternal, "encode snapshot of room %s: %v", id, err))
-			return
+			return true
 		}
 		msg.Snapshot = snap
 	}
 	s.reply(msg)
+	return true
 }
 
 // Left implements rooms.Member.
 func (s *session) Left(room string, id schema.MemberID, req uint32, err error) {
 	s.mu.Lock()
 	m := s.rooms[room]
-	ours := m != nil && m.joined && m.id == id
+	ours := m != nil && m.id == id
 	if ours {
 		delete(s.rooms, room)
 	}
 	closed := s.closed
 	s.mu.Unlock()
 	if closed || !ours {
-		return // gone, or the undoing of a duplicate join: nothing to tell
+		return
 	}
 	msg := &schema.Left{Req: req, Room: room}
 	if err != nil {
@@ -151,14 +152,13 @@ func codeOf(err error) schema.ErrorCode {
 
 // closeAfterFlush closes the connection with code once the frames already
 // queued are written (so an error that explains the close arrives first).
-func (s *session) closeAfterFlush(code uint16, reason string) {
-	s.mu.Lock()
-	begun := s.closeBegun
-	s.closeBegun = true
-	s.mu.Unlock()
-	if !begun {
-		s.out.pushClose(code, reason)
+// It reports whether this call began the close.
+func (s *session) closeAfterFlush(code uint16, reason string) bool {
+	if !s.closeBegun.CompareAndSwap(false, true) {
+		return false
 	}
+	s.out.pushClose(code, reason)
+	return true
 }
 
 // closeNow drops whatever is queued and closes the connection with code.
@@ -166,9 +166,7 @@ func (s *session) closeAfterFlush(code uint16, reason string) {
 // a goroutine of its own, with a deadline: a stuck socket must not stall a
 // room.
 func (s *session) closeNow(code uint16, reason string) {
-	s.mu.Lock()
-	s.closeBegun = true
-	s.mu.Unlock()
+	s.closeBegun.Store(true)
 	s.out.close()
 	go func() {
 		_ = s.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
@@ -176,7 +174,8 @@ func (s *session) closeNow(code uint16, reason string) {
 	}()
 }
 
-// cleanup runs once the connection is gone: it leaves every room.
+// cleanup runs once the connection is gone: it leaves every room. Joins
+// still queued are declined when the room gets to them (Joined sees closed).
 func (s *session) cleanup() {
 	s.mu.Lock()
 	if s.closed {
@@ -186,12 +185,13 @@ func (s *session) cleanup() {
 	s.closed = true
 	ms := make([]*membership, 0, len(s.rooms))
 	for _, m := range s.rooms {
-		if m.joined {
+		if !m.leaving {
 			ms = append(ms, m)
 		}
 	}
 	s.rooms = nil
 	s.mu.Unlock()
+	s.closeBegun.Store(true)
 	s.out.close()
 	for _, m := range ms {
 		m.room.Leave(m.id, 0)

@@ -99,11 +99,12 @@ type ghost struct {
 
 func (g *ghost) Deliver(*rooms.Frame) bool                   { return true }
 func (g *ghost) Left(string, schema.MemberID, uint32, error) {}
-func (g *ghost) Joined(res rooms.JoinResult) {
+func (g *ghost) Joined(res rooms.JoinResult) bool {
 	g.mu.Lock()
 	g.id, g.room = res.ID, res.Room
 	g.mu.Unlock()
 	close(g.joined)
+	return true
 }
 
 // addGhosts joins n ghost players to room and starts them moving right.

@@ -24,10 +24,11 @@ func (m *ringMember) Deliver(f *rooms.Frame) bool {
 	return true
 }
 
-func (m *ringMember) Joined(res rooms.JoinResult) {
+func (m *ringMember) Joined(res rooms.JoinResult) bool {
 	if res.Err == nil {
 		m.joined.Add(1)
 	}
+	return true
 }
 
 func (m *ringMember) Left(string, schema.MemberID, uint32, error) {}

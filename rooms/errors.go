@@ -9,4 +9,6 @@ var (
 	ErrBusy       error = &schema.CodedError{Code: schema.CodeBusy, Msg: "rooms: room input queue full"}
 	ErrRoomFull   error = &schema.CodedError{Code: schema.CodeRoomFull, Msg: "rooms: room full"}
 	ErrShutdown   error = &schema.CodedError{Code: schema.CodeRoomClosed, Msg: "rooms: server shutting down"}
+	// ErrAlreadyMember refuses a Member that joins a room it is in.
+	ErrAlreadyMember error = &schema.CodedError{Code: schema.CodeAlreadyMember, Msg: "rooms: already a member of this room"}
 )

@@ -6,7 +6,9 @@ import "github.com/tickroom/tickroom/schema"
 // member of the room speaks. A room encodes each event once per protocol, not
 // once per member, and hands the same Frame to every member.
 //
-// A Frame is immutable once delivered and safe to read from any goroutine.
+// A Frame is safe to read from any goroutine. Its event never changes; the
+// room may add the encoding for another protocol later (a member of that
+// protocol resuming from history), which touches no encoding already handed out.
 type Frame struct {
 	Event *schema.RoomEvent
 	wire  [schema.NumProtocols]any

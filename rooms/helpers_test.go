@@ -213,6 +213,7 @@ type entry struct {
 type testMember struct {
 	proto  schema.Protocol
 	refuse atomic.Bool
+	gone   atomic.Bool // Joined reports the member gone
 
 	mu      sync.Mutex
 	log     []entry        // Joined, accepted frames and Left, in call order
@@ -232,10 +233,11 @@ func (m *testMember) Deliver(f *rooms.Frame) bool {
 	return true
 }
 
-func (m *testMember) Joined(res rooms.JoinResult) {
+func (m *testMember) Joined(res rooms.JoinResult) bool {
 	m.mu.Lock()
 	m.log = append(m.log, entry{kind: gotJoined, joined: res})
 	m.mu.Unlock()
+	return !m.gone.Load()
 }
 
 func (m *testMember) Left(room string, _ schema.MemberID, req uint32, err error) {

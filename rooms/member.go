@@ -5,7 +5,8 @@ import "github.com/tickroom/tickroom/schema"
 // Member is all a room needs from a participant: somewhere to put frames and
 // to say what happened to its requests. The realtime gateway's sessions
 // implement it. All methods are called on the room's goroutine, so they must
-// not block and must not call back into the room.
+// not block and must not call back into the room. A Member is in a room at
+// most once: a second join is refused with ErrAlreadyMember.
 type Member interface {
 	// Deliver queues f for sending and reports whether it was accepted. It is
 	// called once per member per event, so it must not allocate or block. A
@@ -17,8 +18,10 @@ type Member interface {
 	Deliver(f *Frame) bool
 	// Joined reports the outcome of a join request. On success it comes
 	// before any frame of the room; in ResumeReplay mode the replayed frames
-	// are delivered right after it.
-	Joined(res JoinResult)
+	// are delivered right after it. A member that is gone meanwhile returns
+	// false, and the room removes it again at once (other members see it join
+	// and leave); the return value is ignored when res.Err is set.
+	Joined(res JoinResult) bool
 	// Left reports that member id is no longer in room: err is nil when it
 	// asked to leave (req is then that request's id), else the reason
 	// (ErrRoomClosed when the room stopped). The id tells memberships of one
@@ -32,14 +35,23 @@ type JoinRequest struct {
 	Protocol schema.Protocol // which encoding of frames the member reads
 	Role     schema.Role
 	LastSeq  uint64 // > 0: resume after this seq
-	Req      uint32 // echoed in JoinResult, for the member's bookkeeping
+	Req      uint32 // the protocol's request id, echoed in JoinResult
+	Token    uint64 // any value of the member's, echoed in JoinResult
+}
+
+// SnapshotWaiter is an optional interface of Member. A member that fell
+// behind and implements it is offered a snapshot only when ReadyForSnapshot
+// reports true, and the room builds none while no such member is ready.
+type SnapshotWaiter interface {
+	ReadyForSnapshot() bool
 }
 
 // JoinResult is the outcome of a JoinRequest.
 type JoinResult struct {
-	Req  uint32
-	Room *Room // the room joined (or refused)
-	Err  error // nil on success
+	Req   uint32
+	Token uint64
+	Room  *Room // the room joined (or refused)
+	Err   error // nil on success
 
 	ID   schema.MemberID
 	Role schema.Role

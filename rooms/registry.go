@@ -146,7 +146,8 @@ func (g *Registry) createLocked(kind string, opts Options) (*Room, error) {
 	if pl, ok := state.(PlayerLimiter); ok {
 		r.maxPlayers = pl.MaxPlayers()
 	}
-	r.loop = tickLoop{state: state, byID: map[schema.MemberID]*member{}, hist: newHistory(g.cfg.History)}
+	r.loop = tickLoop{state: state, byID: map[schema.MemberID]*member{}, bySink: map[Member]*member{},
+		hist: newHistory(g.cfg.History)}
 	g.rooms[r.id] = r
 	g.byKind[kind] = append(g.byKind[kind], r)
 	g.c.roomsCreated.Add(1)

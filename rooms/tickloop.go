@@ -16,6 +16,7 @@ type tickLoop struct {
 	state      State
 	members    []*member
 	byID       map[schema.MemberID]*member
+	bySink     map[Member]*member // a Member is in a room at most once
 	protoCount [schema.NumProtocols]int
 	players    int
 	seq, tick  uint64
@@ -187,12 +188,22 @@ func (r *Room) fellBehind(m *member) {
 // of the current seq; each one that accepts it is back in the stream.
 func (r *Room) resync() {
 	l := &r.loop
+	ready := false
+	for _, m := range l.members {
+		if m.lagging && readyForSnapshot(m.sink) {
+			ready = true
+			break
+		}
+	}
+	if !ready {
+		return // nobody could take a snapshot now: do not build one
+	}
 	f := &Frame{Event: &schema.RoomEvent{
 		Type: schema.EventSnapshot, Room: r.id, Seq: l.seq, Tick: l.tick,
 		SentUs: time.Now().UnixMicro(), Body: l.state.Snapshot(),
 	}}
 	for _, m := range l.members {
-		if !m.lagging {
+		if !m.lagging || !readyForSnapshot(m.sink) {
 			continue
 		}
 		r.encode(f, m.proto)
@@ -204,10 +215,17 @@ func (r *Room) resync() {
 	}
 }
 
+// readyForSnapshot asks a member that fell behind whether it could take a
+// snapshot now; members that do not say are offered one every tick.
+func readyForSnapshot(m Member) bool {
+	w, ok := m.(SnapshotWaiter)
+	return !ok || w.ReadyForSnapshot()
+}
+
 func (r *Room) join(c *command) {
 	l := &r.loop
 	req := c.join
-	res := JoinResult{Req: req.Req, Room: r, Role: req.Role}
+	res := JoinResult{Req: req.Req, Token: req.Token, Room: r, Role: req.Role}
 	refuse := func(err error) {
 		if c.reserved {
 			r.unreserve(req.Role)
@@ -215,6 +233,10 @@ func (r *Room) join(c *command) {
 		res.Err = err
 		r.reg.c.joinsRefused.Add(1)
 		req.Member.Joined(res)
+	}
+	if _, dup := l.bySink[req.Member]; dup {
+		refuse(ErrAlreadyMember)
+		return
 	}
 	if len(l.members) >= r.maxMembers ||
 		(req.Role == schema.RolePlayer && r.maxPlayers > 0 && l.players >= r.maxPlayers) {
@@ -232,6 +254,7 @@ func (r *Room) join(c *command) {
 	m := &member{id: id, sink: req.Member, proto: req.Protocol, role: req.Role, idx: len(l.members)}
 	l.members = append(l.members, m)
 	l.byID[id] = m
+	l.bySink[m.sink] = m
 	l.protoCount[m.proto]++
 	if m.role == schema.RolePlayer {
 		l.players++
@@ -255,7 +278,13 @@ func (r *Room) join(c *command) {
 	} else {
 		res.Mode, res.Snapshot = schema.ResumeSnapshot, l.state.Snapshot()
 	}
-	req.Member.Joined(res)
+	if !req.Member.Joined(res) {
+		// The member is gone already (its connection closed mid-join).
+		r.remove(m)
+		l.state.Leave(m.id, m.role)
+		r.broadcast(&schema.RoomEvent{Type: schema.EventMemberLeft, Member: m.id, Role: m.role})
+		return
+	}
 	for _, f := range replay {
 		r.encode(f, m.proto)
 		if !m.sink.Deliver(f) {
@@ -286,6 +315,7 @@ func (r *Room) remove(m *member) {
 	l.members[len(l.members)-1] = nil
 	l.members = l.members[:len(l.members)-1]
 	delete(l.byID, m.id)
+	delete(l.bySink, m.sink)
 	l.protoCount[m.proto]--
 	if m.role == schema.RolePlayer {
 		l.players--
@@ -332,7 +362,7 @@ func (r *Room) shutdown() {
 			if c.reserved {
 				r.unreserve(c.join.Role)
 			}
-			c.join.Member.Joined(JoinResult{Req: c.join.Req, Room: r, Role: c.join.Role, Err: reason})
+			c.join.Member.Joined(JoinResult{Req: c.join.Req, Token: c.join.Token, Room: r, Role: c.join.Role, Err: reason})
 		}
 	}
 	for _, m := range r.loop.members {

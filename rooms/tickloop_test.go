@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -474,5 +475,93 @@ func TestTickGrid(t *testing.T) {
 	}
 	if rs := r.Stats(); rs.LastTickNanos < int64(2*time.Millisecond) || rs.MaxTickNanos < rs.LastTickNanos {
 		t.Fatalf("tick times last %d max %d ns, want at least the 2 ms of work", rs.LastTickNanos, rs.MaxTickNanos)
+	}
+}
+
+// A Member joins a room at most once: a second join is refused without any
+// event, and the first membership stands.
+func TestSecondJoinOfTheSameMemberIsRefused(t *testing.T) {
+	reg := newRegistry(t, rooms.Config{ManualTicks: true}, &counterKind{})
+	r := mustCreate(t, reg, "counter", nil)
+	m, first := join(t, r, schema.ProtoBinary, schema.RolePlayer, 0)      // seq 1
+	watcher, _ := join(t, r, schema.ProtoBinary, schema.RoleSpectator, 0) // seq 2
+	if err := r.Join(rooms.JoinRequest{Member: m, Role: schema.RoleSpectator, Token: 9}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second Joined", func() bool { return m.count(gotJoined) == 2 })
+	second := m.entries()[len(m.entries())-1].joined
+	wantCode(t, second.Err, schema.CodeAlreadyMember)
+	if second.Token != 9 {
+		t.Errorf("refusal carries token %d, want the request's 9", second.Token)
+	}
+	tick(t, r, 1) // seq 3
+	if st := r.Stats(); st.Members != 2 || st.Seq != 3 {
+		t.Fatalf("room has %d members at seq %d; want 2 members and no event for the refused join (seq 3)", st.Members, st.Seq)
+	}
+	checkSeqs(t, r, watcher, 3)
+	r.Leave(first.ID, 5)
+	if l := m.waitLeft(t); l.req != 5 || l.err != nil {
+		t.Fatalf("the first membership's leave: %+v", l)
+	}
+}
+
+// A member that is gone by the time its join is processed is removed at
+// once; the others see it join and leave, in order.
+func TestMemberGoneMidJoinIsRemoved(t *testing.T) {
+	reg := newRegistry(t, rooms.Config{ManualTicks: true}, &counterKind{})
+	r := mustCreate(t, reg, "counter", nil)
+	watcher, _ := join(t, r, schema.ProtoBinary, schema.RoleSpectator, 0) // seq 1
+	gone := &testMember{}
+	gone.gone.Store(true)
+	if err := r.Join(rooms.JoinRequest{Member: gone, Role: schema.RolePlayer}); err != nil {
+		t.Fatal(err)
+	}
+	gone.waitJoined(t)
+	tick(t, r, 1) // seq 4
+	if st := r.Stats(); st.Members != 1 || st.Players != 0 {
+		t.Fatalf("room has %d members (%d players), want only the watcher", st.Members, st.Players)
+	}
+	fs := watcher.frames()
+	if len(fs) != 3 || fs[0].Event.Type != schema.EventMemberJoined || fs[1].Event.Type != schema.EventMemberLeft ||
+		fs[0].Event.Member != fs[1].Event.Member {
+		t.Fatalf("watcher saw %d frames; want the gone member's join (seq 2), its leave (seq 3), then the tick", len(fs))
+	}
+	if len(gone.frames()) != 0 || len(gone.lefts()) != 0 {
+		t.Fatal("a member that declined its join got frames or a Left")
+	}
+}
+
+// waitingMember is a testMember that says when it could take a snapshot.
+type waitingMember struct {
+	*testMember
+	ready atomic.Bool
+}
+
+func (m *waitingMember) ReadyForSnapshot() bool { return m.ready.Load() }
+
+// A room builds no snapshot for a member that fell behind until the member
+// says it could take one.
+func TestNoSnapshotIsBuiltUntilTheMemberIsReady(t *testing.T) {
+	k := &counterKind{}
+	reg := newRegistry(t, rooms.Config{ManualTicks: true}, k)
+	r := mustCreate(t, reg, "counter", nil)
+	m := &waitingMember{testMember: &testMember{}}
+	if err := r.Join(rooms.JoinRequest{Member: m, Role: schema.RoleSpectator, LastSeq: 0}); err != nil {
+		t.Fatal(err)
+	}
+	m.waitJoined(t)
+	m.refuse.Store(true)
+	tick(t, r, 1) // falls behind
+	before := k.snapshots.Load()
+	tick(t, r, 5)
+	if n := k.snapshots.Load() - before; n != 0 {
+		t.Fatalf("%d snapshots built for a member that was not ready", n)
+	}
+	m.refuse.Store(false)
+	m.ready.Store(true)
+	tick(t, r, 1)
+	fs := m.frames()
+	if last := fs[len(fs)-1]; last.Event.Type != schema.EventSnapshot || last.Event.Seq != r.Stats().Seq {
+		t.Fatalf("last frame %v seq %d, want a snapshot at the current seq %d", last.Event.Type, last.Event.Seq, r.Stats().Seq)
 	}
 }

@@ -33,7 +33,8 @@ const (
 	EventMemberLeft
 	// EventSnapshot is the room's full state as of Seq. It consumes no seq of
 	// its own: it replaces what a member holds, after which the member
-	// continues from Seq+1. Sent to members that fell behind (see Resync).
+	// continues from Seq+1. Sent to members that fell behind, once they can
+	// take it (rooms.SnapshotWaiter).
 	EventSnapshot
 )
 

@@ -18,6 +18,7 @@ import (
 	"github.com/tickroom/tickroom/rooms"
 	"github.com/tickroom/tickroom/schema"
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // Arena is the "arena" room kind. The zero value is ready to register.
@@ -101,14 +102,10 @@ func (Arena) ParseInput(payload []byte) (any, error) {
 	if err == nil && n != 3 {
 		err = fmt.Errorf("array of %d elements", n)
 	}
-	if err == nil {
-		dx, err = d.DecodeInt64()
-	}
-	if err == nil {
-		dy, err = d.DecodeInt64()
-	}
-	if err == nil {
-		seq, err = d.DecodeInt64()
+	for _, v := range []*int64{&dx, &dy, &seq} {
+		if err == nil {
+			*v, err = strictInt(d)
+		}
 	}
 	if err == nil && r.Len() > 0 {
 		err = fmt.Errorf("%d bytes after the array", r.Len())
@@ -243,6 +240,28 @@ func (a *arena) Snapshot() any {
 		s.Players[i] = p.Player
 	}
 	return s
+}
+
+// strictInt decodes one msgpack integer: nil, floats, strings and unsigned
+// values past int64 are errors, where the library would read them as 0 or
+// wrap them.
+func strictInt(d *msgpack.Decoder) (int64, error) {
+	c, err := d.PeekCode()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case msgpcode.IsFixedNum(c), c == msgpcode.Int8, c == msgpcode.Int16, c == msgpcode.Int32, c == msgpcode.Int64,
+		c == msgpcode.Uint8, c == msgpcode.Uint16, c == msgpcode.Uint32:
+		return d.DecodeInt64()
+	case c == msgpcode.Uint64:
+		u, err := d.DecodeUint64()
+		if err == nil && u > math.MaxInt64 {
+			err = fmt.Errorf("integer %d out of range", u)
+		}
+		return int64(u), err
+	}
+	return 0, fmt.Errorf("element is not an integer (msgpack code %#x)", c)
 }
 
 func clamp(v, lo, hi float32) float32 { return min(max(v, lo), hi) }

@@ -158,6 +158,10 @@ func TestParseInputRejects(t *testing.T) {
 		{"empty payload", nil},
 		{"truncated", mustMarshal(t, []any{1, 0, 1})[:2]},
 		{"trailing bytes", append(mustMarshal(t, []any{1, 0, 1}), 0x01)},
+		// The library reads nil as 0 and wraps uint64 past int64: both refused.
+		{"nil elements", []byte{0x93, 0xc0, 0xc0, 0x01}},
+		{"dx 2^64-1", mustMarshal(t, []any{uint64(math.MaxUint64), 0, 1})},
+		{"float dx", mustMarshal(t, []any{1.0, 0, 1})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in, err := game.Arena{}.ParseInput(tc.payload)

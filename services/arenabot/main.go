@@ -80,7 +80,7 @@ func play(ctx context.Context, url string, bots, spectators int) error {
 		go func() { defer wg.Done(); errc <- watch(ctx, c, j, &t) }()
 		if role == schema.RolePlayer {
 			wg.Add(1)
-			go func() { defer wg.Done(); errc <- steer(ctx, c, room) }()
+			go func() { defer wg.Done(); errc <- steer(ctx, c, j.Room) }()
 		}
 	}
 	fmt.Printf("%d bots and %d spectators in arena room %s (%s)\n", bots, spectators, room, url)
