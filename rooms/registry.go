@@ -41,6 +41,13 @@ type Config struct {
 	ManualTicks bool
 	// Logger receives the engine's few log lines. Nil means none.
 	Logger *slog.Logger
+	// Journal stores rooms' events for restarts and long resumes. Nil means
+	// none: rooms live in memory only and resume only from their ring.
+	Journal Journal
+	// SnapshotTicks and SnapshotEvents: a room journals a snapshot after
+	// this many ticks or this many events since its last one, whichever
+	// comes first. Zero means 300 ticks (10 s at 30 Hz) and 1,000 events.
+	SnapshotTicks, SnapshotEvents int
 }
 
 // Registry creates, finds and disposes rooms. It is safe for concurrent use.
@@ -63,6 +70,8 @@ func NewRegistry(cfg Config) *Registry {
 	cfg.InputQueue = cmp.Or(cfg.InputQueue, 4096)
 	cfg.History = cmp.Or(cfg.History, 1024)
 	cfg.EmptyGrace = cmp.Or(cfg.EmptyGrace, 10*time.Second)
+	cfg.SnapshotTicks = cmp.Or(cfg.SnapshotTicks, 300)
+	cfg.SnapshotEvents = cmp.Or(cfg.SnapshotEvents, 1000)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -120,10 +129,6 @@ func (g *Registry) createLocked(kind string, opts Options) (*Room, error) {
 	if !ok {
 		return nil, schema.Errorf(schema.CodeUnknownKind, "rooms: no room kind %q", kind)
 	}
-	maxMembers, err := opts.Int("maxMembers", g.cfg.MaxMembers, 1, g.cfg.MaxMembers)
-	if err != nil {
-		return nil, err
-	}
 	state, err := k.New(opts)
 	if err != nil {
 		var ce *schema.CodedError
@@ -132,10 +137,27 @@ func (g *Registry) createLocked(kind string, opts Options) (*Room, error) {
 		}
 		return nil, err
 	}
-	rate := g.tickRate(k)
+	r, err := g.newRoom(g.newID(), k, opts, state)
+	if err != nil {
+		return nil, err
+	}
+	if j := g.cfg.Journal; j != nil {
+		j.Append(Record{Type: RecordRoomCreated, Room: r.id, At: time.Now(), Kind: kind, Options: opts})
+	}
+	g.startLocked(r)
+	g.log.Info("rooms: created", "room", r.id, "kind", kind, "tick_hz", g.tickRate(k))
+	return r, nil
+}
+
+// newRoom builds a room of kind k with id around state, not yet started.
+func (g *Registry) newRoom(id string, k Kind, opts Options, state State) (*Room, error) {
+	maxMembers, err := opts.Int("maxMembers", g.cfg.MaxMembers, 1, g.cfg.MaxMembers)
+	if err != nil {
+		return nil, err
+	}
 	r := &Room{
-		id: g.newID(), kindName: kind, kind: k, reg: g, log: g.log,
-		period:     time.Second / time.Duration(rate),
+		id: id, kindName: k.Name(), kind: k, reg: g, log: g.log,
+		period:     time.Second / time.Duration(g.tickRate(k)),
 		maxMembers: maxMembers,
 		wake:       make(chan struct{}, 1),
 		manual:     make(chan struct{}),
@@ -148,13 +170,16 @@ func (g *Registry) createLocked(kind string, opts Options) (*Room, error) {
 	}
 	r.loop = tickLoop{state: state, byID: map[schema.MemberID]*member{}, bySink: map[Member]*member{},
 		hist: newHistory(g.cfg.History)}
+	return r, nil
+}
+
+// startLocked registers r and starts its goroutine. Lock is held on entry.
+func (g *Registry) startLocked(r *Room) {
 	g.rooms[r.id] = r
-	g.byKind[kind] = append(g.byKind[kind], r)
+	g.byKind[r.kindName] = append(g.byKind[r.kindName], r)
 	g.c.roomsCreated.Add(1)
 	g.wg.Add(1)
 	go r.run()
-	g.log.Info("rooms: created", "room", r.id, "kind", kind, "tick_hz", rate)
-	return r, nil
 }
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -276,6 +301,9 @@ func (g *Registry) dispose(r *Room) bool {
 	r.mu.Unlock()
 	g.forgetLocked(r)
 	g.c.roomsDisposed.Add(1)
+	if j := g.cfg.Journal; j != nil {
+		j.Append(Record{Type: RecordRoomClosed, Room: r.id, At: time.Now()})
+	}
 	g.log.Info("rooms: disposed empty room", "room", r.id, "kind", r.kindName, "grace", g.cfg.EmptyGrace)
 	return true
 }
@@ -351,5 +379,6 @@ func (g *Registry) Stats() Stats {
 	s.EventCount, s.OverflowCount, s.ResyncCount = c.events.Load(), c.overflows.Load(), c.resyncs.Load()
 	s.InputCount, s.InputBusyCount, s.InputDroppedCount = c.inputs.Load(), c.inputsBusy.Load(), c.inputsDropped.Load()
 	s.JoinCount, s.JoinRefusedCount, s.JoinBusyCount = c.joins.Load(), c.joinsRefused.Load(), c.joinsBusy.Load()
+	s.JournalStallCount, s.ResumeJournalCount = c.journalStalls.Load(), c.resumesJournal.Load()
 	return s
 }

@@ -54,6 +54,7 @@ const (
 	opJoin opcode = iota
 	opLeave
 	opInput
+	opCatchUp // a journal read for a resuming member is done
 )
 
 // command is a request queued for the room's goroutine.
@@ -66,6 +67,7 @@ type command struct {
 	// reserved: the registry counted this join in reserved (and
 	// reservedPlayers for players) when it chose the room.
 	reserved bool
+	gap      *gapFill // opCatchUp
 }
 
 // ID returns the room's id.
@@ -127,7 +129,10 @@ func (r *Room) enqueue(c command) error {
 		r.mu.Unlock()
 		return err
 	}
-	if c.op != opLeave && len(r.queue) >= r.reg.cfg.InputQueue {
+	// Leaves and journal results are bounded by the membership and never
+	// refused; joins and inputs are, when the queue or the journal is full.
+	if (c.op == opJoin || c.op == opInput) &&
+		(len(r.queue) >= r.reg.cfg.InputQueue || (r.reg.cfg.Journal != nil && r.reg.cfg.Journal.Full())) {
 		r.mu.Unlock()
 		if c.op == opJoin {
 			r.reg.c.joinsBusy.Add(1) // busy inputs are counted by Input

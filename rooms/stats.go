@@ -12,6 +12,8 @@ type counters struct {
 	inputsDropped               atomic.Uint64
 	joins, joinsRefused         atomic.Uint64
 	joinsBusy                   atomic.Uint64
+	journalStalls               atomic.Uint64
+	resumesJournal              atomic.Uint64
 }
 
 // Stats is a point-in-time view of a Registry. Gauges say how things are now;
@@ -35,7 +37,9 @@ type Stats struct {
 	InputDroppedCount  uint64 `json:"inputs_dropped"` // from members that had left, or spectators
 	JoinCount          uint64 `json:"joins"`
 	JoinRefusedCount   uint64 `json:"joins_refused"`
-	JoinBusyCount      uint64 `json:"joins_refused_busy"` // refused at once: the room's queue was full
+	JoinBusyCount      uint64 `json:"joins_refused_busy"` // refused at once: the room's queue (or the journal) was full
+	JournalStallCount  uint64 `json:"journal_stalls"`     // ticks skipped because the journal was full
+	ResumeJournalCount uint64 `json:"resumes_from_journal"`
 }
 
 // RoomStats is a point-in-time view of one room.

@@ -26,16 +26,20 @@ type tickLoop struct {
 	emptySince time.Time // zero while the room has members
 	next       time.Time // when the next tick is due
 	spare      []command // the queue's other buffer, swapped in by drain
+
+	inputs            []InputRecord // applied since the last update, for the journal
+	snapTick, snapSeq uint64        // when the last snapshot was journaled
 }
 
 // member is a room's record of one member.
 type member struct {
-	id      schema.MemberID
-	sink    Member
-	proto   schema.Protocol
-	role    schema.Role
-	idx     int  // position in tickLoop.members
-	lagging bool // fell behind; gets nothing until a snapshot is accepted
+	id       schema.MemberID
+	sink     Member
+	proto    schema.Protocol
+	role     schema.Role
+	idx      int  // position in tickLoop.members
+	lagging  bool // fell behind; gets nothing until a snapshot is accepted
+	catching bool // resuming from the journal; gets nothing until caught up
 }
 
 func (r *Room) run() {
@@ -114,6 +118,8 @@ func (r *Room) drain() {
 			r.leave(c.member, c.req)
 		case opInput:
 			r.input(c.member, c.input)
+		case opCatchUp:
+			r.catchUp(c.gap)
 		}
 		q[i] = command{} // drop references for the GC
 	}
@@ -123,13 +129,27 @@ func (r *Room) drain() {
 // tick steps the rules once and hands the delta to every member.
 func (r *Room) tick() {
 	l := &r.loop
+	j := r.reg.cfg.Journal
+	if j != nil && j.Full() {
+		// The journal cannot take more: stand still rather than produce
+		// events it would have to drop. Inputs are refused meanwhile.
+		r.reg.c.journalStalls.Add(1)
+		return
+	}
 	t0 := time.Now()
 	l.tick++
-	if delta := l.state.Step(l.tick, r.period); delta != nil {
+	// An update goes out when the state changed, and also when inputs were
+	// applied (with a nil body if they changed nothing), so that every
+	// accepted input is journaled with the seq of the tick that used it.
+	if delta := l.state.Step(l.tick, r.period); delta != nil || len(l.inputs) > 0 {
 		r.broadcast(&schema.RoomEvent{Type: schema.EventUpdate, Body: delta})
 	}
 	if l.lagging > 0 {
 		r.resync()
+	}
+	if j != nil && l.seq > l.snapSeq &&
+		(l.tick-l.snapTick >= uint64(r.reg.cfg.SnapshotTicks) || l.seq-l.snapSeq >= uint64(r.reg.cfg.SnapshotEvents)) {
+		r.journalSnapshot()
 	}
 	d := time.Since(t0).Nanoseconds()
 	r.lastTick.Store(d)
@@ -156,11 +176,31 @@ func (r *Room) broadcast(ev *schema.RoomEvent) {
 	l.hist.push(f)
 	r.seqNow.Store(l.seq)
 	r.reg.c.events.Add(1)
+	if j := r.reg.cfg.Journal; j != nil {
+		rec := Record{Type: RecordEvent, Room: r.id, At: time.UnixMicro(ev.SentUs), Event: ev}
+		if ev.Type == schema.EventUpdate {
+			rec.Inputs, l.inputs = l.inputs, nil
+		}
+		j.Append(rec)
+	}
 	for _, m := range l.members {
-		if !m.lagging && !m.sink.Deliver(f) {
+		if !m.lagging && !m.catching && !m.sink.Deliver(f) {
 			r.fellBehind(m)
 		}
 	}
+}
+
+// journalSnapshot hands the journal the room's full state as of now.
+func (r *Room) journalSnapshot() {
+	l := &r.loop
+	members := make([]MemberRecord, len(l.members))
+	for i, m := range l.members {
+		members[i] = MemberRecord{ID: m.id, Role: m.role}
+	}
+	r.reg.cfg.Journal.Append(Record{Type: RecordSnapshot, Room: r.id, At: time.Now(), Snapshot: &SnapshotRecord{
+		Seq: l.seq, Tick: l.tick, NextID: l.nextID, Members: members, State: l.state.Snapshot(),
+	}})
+	l.snapTick, l.snapSeq = l.tick, l.seq
 }
 
 func (r *Room) encode(f *Frame, p schema.Protocol) {
@@ -190,7 +230,7 @@ func (r *Room) resync() {
 	l := &r.loop
 	ready := false
 	for _, m := range l.members {
-		if m.lagging && readyForSnapshot(m.sink) {
+		if m.lagging && !m.catching && readyForSnapshot(m.sink) {
 			ready = true
 			break
 		}
@@ -275,14 +315,17 @@ func (r *Room) join(c *command) {
 		res.Mode, res.Snapshot = schema.ResumeFresh, l.state.Snapshot()
 	} else if frames, ok := l.hist.after(req.LastSeq, l.seq); ok {
 		res.Mode, replay = schema.ResumeReplay, frames
+	} else if j := r.reg.cfg.Journal; j != nil && req.LastSeq < l.seq {
+		// Older than the ring: fetch the gap from the journal off this
+		// goroutine; the member gets nothing until it is filled (catchUp).
+		m.catching = true
+		r.fetchGap(j, m, req)
+		return
 	} else {
 		res.Mode, res.Snapshot = schema.ResumeSnapshot, l.state.Snapshot()
 	}
 	if !req.Member.Joined(res) {
-		// The member is gone already (its connection closed mid-join).
-		r.remove(m)
-		l.state.Leave(m.id, m.role)
-		r.broadcast(&schema.RoomEvent{Type: schema.EventMemberLeft, Member: m.id, Role: m.role})
+		r.drop(m) // the member is gone already (its connection closed mid-join)
 		return
 	}
 	for _, f := range replay {
@@ -337,6 +380,9 @@ func (r *Room) input(id schema.MemberID, in any) {
 		return
 	}
 	r.loop.state.Input(id, in)
+	if r.reg.cfg.Journal != nil {
+		r.loop.inputs = append(r.loop.inputs, InputRecord{Member: id, Value: in})
+	}
 }
 
 func (r *Room) unreserve(role schema.Role) {
@@ -364,6 +410,9 @@ func (r *Room) shutdown() {
 			}
 			c.join.Member.Joined(JoinResult{Req: c.join.Req, Token: c.join.Token, Room: r, Role: c.join.Role, Err: reason})
 		}
+	}
+	if j := r.reg.cfg.Journal; j != nil && reason == ErrShutdown && r.loop.seq > r.loop.snapSeq {
+		r.journalSnapshot() // a restart then starts from here, with nothing to replay
 	}
 	for _, m := range r.loop.members {
 		m.sink.Left(r.id, m.id, 0, reason)

@@ -392,7 +392,7 @@ func (m *Joined) decode(d *msgpack.Decoder, n int) error {
 	m.Member = MemberID(r.uint(maxReq))
 	m.Role = Role(r.uint(1))
 	m.Seq = r.uint(1<<64 - 1)
-	m.Mode = ResumeMode(r.uint(2))
+	m.Mode = ResumeMode(r.uint(uint64(ResumeJournal)))
 	m.Snapshot = r.raw()
 	return r.done()
 }
@@ -507,4 +507,13 @@ func (m *Error) decode(d *msgpack.Decoder, n int) error {
 func (m *Error) encode(e *msgpack.Encoder) error {
 	return firstErr(e.EncodeArrayLen(4), e.EncodeUint(uint64(TypeError)), e.EncodeUint(uint64(m.Req)),
 		e.EncodeUint(uint64(m.Code)), e.EncodeString(m.Message))
+}
+
+// RawMsgpack returns b, already msgpack, as a value that encoders write as
+// it is (nil for no value). Bodies read back from a journal travel this way.
+func RawMsgpack(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return msgpack.RawMessage(b)
 }

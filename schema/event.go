@@ -69,9 +69,13 @@ const (
 	// message at once, in order, and no snapshot is sent.
 	ResumeReplay ResumeMode = 1
 	// ResumeSnapshot: the member asked to resume, but the events after its
-	// last seq are gone (older than the history ring, or the seq is unknown
-	// to this room); the snapshot replaces whatever the member held.
+	// last seq are gone (older than the history ring and the journal, or the
+	// seq is unknown to this room); the snapshot replaces whatever the
+	// member held.
 	ResumeSnapshot ResumeMode = 2
+	// ResumeJournal: as ResumeReplay, but the events were older than the
+	// room's ring and were read back from the journal (PostgreSQL).
+	ResumeJournal ResumeMode = 3
 )
 
 func (m ResumeMode) String() string {
@@ -82,6 +86,8 @@ func (m ResumeMode) String() string {
 		return "replay"
 	case ResumeSnapshot:
 		return "snapshot"
+	case ResumeJournal:
+		return "journal"
 	}
 	return "mode?"
 }

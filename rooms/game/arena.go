@@ -174,9 +174,14 @@ func (a *arena) Join(id schema.MemberID, role schema.Role) error {
 		X: float32((uint32(id)*7919)%uint32(a.width-1)) + 0.5,
 		Y: float32((uint32(id)*104729)%uint32(a.height-1)) + 0.5,
 	}, dirty: true}
-	a.players = append(a.players, p)
-	a.byID[id] = p
+	a.add(p)
 	return nil
+}
+
+// add puts p in the arena, keeping players in id order.
+func (a *arena) add(p *player) {
+	a.players = append(a.players, p)
+	a.byID[p.ID] = p
 }
 
 func (a *arena) Leave(id schema.MemberID, role schema.Role) {

@@ -1,0 +1,132 @@
+package journal
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/tickroom/tickroom/rooms"
+)
+
+// Memory is the journal a server uses when no database is configured. It
+// keeps, per room, the latest snapshot and the most recent Keep events, in
+// process (between Keep and twice Keep of them, trimmed in bulk so that an
+// append stays O(1)): enough for members to resume after gaps longer than a room's
+// history ring, nothing that survives a restart. Records are kept as they
+// were appended and encoded only when read, so Append costs a lock and a
+// slice append. It is safe for concurrent use.
+type Memory struct {
+	keep int
+
+	mu    sync.Mutex // protects rooms
+	rooms map[string]*memRoom
+}
+
+type memRoom struct {
+	created  rooms.Record
+	closed   bool
+	snapshot *rooms.Record
+	events   []rooms.Record // in seq order; at most keep
+}
+
+var _ rooms.Journal = (*Memory)(nil)
+
+// NewMemory returns a Memory journal keeping up to keep events per room.
+// Zero means 100,000.
+func NewMemory(keep int) *Memory {
+	return &Memory{keep: cmp.Or(keep, 100_000), rooms: map[string]*memRoom{}}
+}
+
+// Append implements rooms.Journal. Events past Keep per room are dropped
+// oldest first: this journal promises nothing durable.
+func (m *Memory) Append(rec rooms.Record) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.rooms[rec.Room]
+	if r == nil {
+		r = &memRoom{}
+		m.rooms[rec.Room] = r
+	}
+	switch rec.Type {
+	case rooms.RecordRoomCreated:
+		r.created = rec
+	case rooms.RecordRoomClosed:
+		delete(m.rooms, rec.Room) // nothing of a closed room is read again
+	case rooms.RecordSnapshot:
+		r.snapshot = &rec
+		// Events up to the snapshot are needed only for resumes.
+	case rooms.RecordEvent:
+		if len(r.events) >= 2*m.keep {
+			r.events = append([]rooms.Record(nil), r.events[len(r.events)-m.keep:]...)
+		}
+		r.events = append(r.events, rec)
+	}
+}
+
+// Full implements rooms.Journal: a Memory journal is never full.
+func (m *Memory) Full() bool { return false }
+
+// OpenRooms implements rooms.Journal.
+func (m *Memory) OpenRooms(ctx context.Context) ([]rooms.StoredRoom, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []rooms.StoredRoom
+	for id, r := range m.rooms {
+		if r.created.Type != rooms.RecordRoomCreated {
+			continue // events of a room whose creation was not journaled here
+		}
+		sr := rooms.StoredRoom{ID: id, Kind: r.created.Kind, Options: r.created.Options, Created: r.created.At}
+		after := uint64(0)
+		if r.snapshot != nil {
+			b, err := encodeSnapshot(id, r.snapshot.Snapshot)
+			if err != nil {
+				return nil, err
+			}
+			if sr.Snapshot, err = decodeSnapshot(r.snapshot.Snapshot.Seq, b); err != nil {
+				return nil, err
+			}
+			after = r.snapshot.Snapshot.Seq
+		}
+		evs, err := m.eventsLocked(r, id, after, ^uint64(0))
+		if err != nil {
+			return nil, err
+		}
+		sr.Events = evs
+		out = append(out, sr)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// ReadEvents implements rooms.Journal.
+func (m *Memory) ReadEvents(ctx context.Context, room string, after, upTo uint64) ([]rooms.StoredEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.rooms[room]
+	if r == nil {
+		return nil, nil
+	}
+	return m.eventsLocked(r, room, after, upTo)
+}
+
+// eventsLocked encodes and decodes the kept events in (after, upTo], so that
+// readers get exactly what the Postgres journal would give them.
+func (m *Memory) eventsLocked(r *memRoom, room string, after, upTo uint64) ([]rooms.StoredEvent, error) {
+	i := sort.Search(len(r.events), func(i int) bool { return r.events[i].Event.Seq > after })
+	var out []rooms.StoredEvent
+	for ; i < len(r.events) && r.events[i].Event.Seq <= upTo; i++ {
+		rec := &r.events[i]
+		b, err := encodeEvent(rec)
+		if err != nil {
+			return nil, err
+		}
+		ev, err := decodeEvent(rec.Event.Seq, rec.At, int16(rec.Event.Type), b)
+		if err != nil {
+			return nil, fmt.Errorf("journal: room %s: %w", room, err)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
