@@ -75,19 +75,20 @@ func decodeEvent(seq uint64, at time.Time, typ int16, payload []byte) (rooms.Sto
 	return ev, nil
 }
 
-// A snapshot's state column: [tick, nextID, members, state], members being
-// [[id, role], ...] and state the msgpack of the kind's snapshot.
+// A snapshot's state column: [tick, nextID, members, state, final], members
+// being [[id, role], ...], state the msgpack of the kind's snapshot, and
+// final whether it was the room's last record before a clean stop.
 func encodeSnapshot(room string, s *rooms.SnapshotRecord) ([]byte, error) {
 	var buf bytes.Buffer
 	e := msgpack.NewEncoder(&buf)
-	err := firstErr(e.EncodeArrayLen(4), e.EncodeUint(s.Tick), e.EncodeUint(uint64(s.NextID)), e.EncodeArrayLen(len(s.Members)))
+	err := firstErr(e.EncodeArrayLen(5), e.EncodeUint(s.Tick), e.EncodeUint(uint64(s.NextID)), e.EncodeArrayLen(len(s.Members)))
 	for _, m := range s.Members {
 		if err == nil {
 			err = firstErr(e.EncodeArrayLen(2), e.EncodeUint(uint64(m.ID)), e.EncodeUint(uint64(m.Role)))
 		}
 	}
 	if err == nil {
-		err = e.Encode(s.State)
+		err = firstErr(e.Encode(s.State), e.EncodeBool(s.Final))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("journal: encode room %s snapshot seq %d: %w", room, s.Seq, err)
@@ -129,6 +130,9 @@ func decodeSnapshot(seq uint64, b []byte) (*rooms.StoredSnapshot, error) {
 		state, err = d.DecodeRaw()
 	}
 	s.State = nilIfNil(state)
+	if err == nil && n >= 5 {
+		s.Final, err = d.DecodeBool()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("journal: decode snapshot seq %d: %w", seq, err)
 	}

@@ -80,6 +80,9 @@ type SnapshotRecord struct {
 	NextID    schema.MemberID
 	Members   []MemberRecord
 	State     any // the kind's Snapshot(); must not alias live state
+	// Final marks the snapshot a room takes as it stops with the server:
+	// nothing of the room can be missing from a journal that has it.
+	Final bool
 }
 
 // StoredRoom is a room read back from a journal.
@@ -101,6 +104,7 @@ type StoredSnapshot struct {
 	NextID    schema.MemberID
 	Members   []MemberRecord
 	State     []byte
+	Final     bool
 }
 
 // StoredEvent is a RecordEvent read back. Body is the event body in

@@ -112,3 +112,30 @@ func TestFullJournalAppliesBackpressure(t *testing.T) {
 		t.Fatalf("the accepted input is not journaled with its tick: %+v", last)
 	}
 }
+
+// A room restored after a crash (no final snapshot) jumps its seq past any
+// event that may have been sent but not made durable: a client that resumes
+// from before the crash gets a snapshot, never a reused seq.
+func TestRestoreAfterCrashNeverReusesSeq(t *testing.T) {
+	mem := journal.NewMemory(0)
+	reg1 := newRegistry(t, rooms.Config{ManualTicks: true, Journal: mem}, nil)
+	r1 := mustCreate(t, reg1, "counter", nil)
+	join(t, r1, schema.ProtoBinary, schema.RoleSpectator, 0) // seq 1
+	tick(t, r1, 4)                                           // seqs 2..5
+	// "Crash": read the journal as it is while the old room still runs.
+	reg2 := newRegistry(t, rooms.Config{ManualTicks: true, Journal: mem}, nil)
+	if n, err := reg2.Restore(context.Background()); n != 1 || err != nil {
+		t.Fatalf("Restore: %d, %v", n, err)
+	}
+	r2 := reg2.Get(r1.ID())
+	if want := uint64(5 + rooms.RestartSeqGap + 1); r2.Stats().Seq != want {
+		t.Fatalf("restored seq %d, want %d: past the gap, plus the member-left event", r2.Stats().Seq, want)
+	}
+	m := &testMember{}
+	if err := r2.Join(rooms.JoinRequest{Member: m, Role: schema.RoleSpectator, LastSeq: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if res := m.waitJoined(t); res.Mode != schema.ResumeSnapshot || res.Snapshot == nil {
+		t.Fatalf("resume from before the crash: mode %v; want a snapshot", res.Mode)
+	}
+}

@@ -41,7 +41,9 @@ type JoinRequest struct {
 
 // SnapshotWaiter is an optional interface of Member. A member that fell
 // behind and implements it is offered a snapshot only when ReadyForSnapshot
-// reports true, and the room builds none while no such member is ready.
+// reports true, and the room builds none while no such member is ready. A
+// member being replayed the events it missed is also handed them only while
+// ReadyForSnapshot reports true, so a long replay never overflows it.
 type SnapshotWaiter interface {
 	ReadyForSnapshot() bool
 }

@@ -8,10 +8,16 @@ import (
 	"github.com/tickroom/tickroom/schema"
 )
 
+// RestartSeqGap is how far the seq of a room restored after an unclean stop
+// jumps: more than the events a journal can hold undurable (a journal's
+// buffer must not exceed it).
+const RestartSeqGap = 1 << 20
+
 // Restore brings back the rooms the journal holds as open: each comes back
 // with its id, kind and options, its state rebuilt by the kind's Restorer
 // from the latest snapshot and the events after it (or a fresh state for
-// kinds without one), and its seq and tick continuing where they stopped.
+// kinds without one), and its seq and tick continuing where they stopped
+// (after a crash, past RestartSeqGap).
 // The members it had are gone with the old process: the room journals and
 // sends a member-left event for each (so a member that rejoins sees them),
 // and like any room it is disposed if nobody joins within EmptyGrace.
@@ -93,6 +99,13 @@ func (g *Registry) restoreRoom(sr *StoredRoom) error {
 		case schema.EventMemberLeft:
 			delete(present, ev.Member)
 		}
+	}
+	// A room that did not stop cleanly may have sent events that never
+	// became durable (the journal's lag at the crash). Its seq jumps past
+	// any of them, so no seq a client saw is ever reused for another event:
+	// such a client resumes with a snapshot instead of a silent divergence.
+	if clean := sr.Snapshot != nil && sr.Snapshot.Final && len(sr.Events) == 0; !clean {
+		l.seq += RestartSeqGap
 	}
 	// Those members' connections died with the old process.
 	for _, id := range order {

@@ -64,7 +64,7 @@ func (r *Room) catchUp(g *gapFill) {
 		}})
 		next++
 	}
-	live, ok := l.hist.after(next-1, l.seq)
+	_, ok := l.hist.after(next-1, l.seq)
 	if g.err != nil || !ok {
 		res.Mode, res.Snapshot = schema.ResumeSnapshot, l.state.Snapshot()
 		if !m.sink.Joined(res) {
@@ -78,13 +78,70 @@ func (r *Room) catchUp(g *gapFill) {
 		return
 	}
 	r.reg.c.resumesJournal.Add(1)
-	for _, f := range append(frames, live...) {
-		r.encode(f, m.proto)
-		if !m.sink.Deliver(f) {
-			r.fellBehind(m)
-			return
+	r.startFeed(m, g.req.LastSeq, frames)
+}
+
+// startFeed begins replaying to m the events after seq cursor: first
+// backlog (read from the journal), then the ring, up to the live stream.
+func (r *Room) startFeed(m *member, cursor uint64, backlog []*Frame) {
+	m.feeding, m.cursor, m.backlog = true, cursor, backlog
+	r.loop.feeders = append(r.loop.feeders, m)
+	r.feed(m)
+}
+
+// feedAll continues every replay in progress, at the end of each tick.
+func (r *Room) feedAll() {
+	l := &r.loop
+	keep := l.feeders[:0]
+	for _, m := range l.feeders {
+		if l.byID[m.id] == m && m.feeding {
+			r.feed(m)
+			if m.feeding {
+				keep = append(keep, m)
+			}
 		}
 	}
+	clear(l.feeders[len(keep):])
+	l.feeders = keep
+}
+
+// feed hands m as much of its replay as it can take now: a replay of
+// thousands of events goes out at the pace the member drains its queue,
+// rather than overflowing it. Once m has every event up to the room's seq
+// it is live again. If the ring has moved past what m still needs, m falls
+// behind like any slow member and gets a snapshot: never a gap.
+func (r *Room) feed(m *member) {
+	l := &r.loop
+	for len(m.backlog) > 0 {
+		if !readyForSnapshot(m.sink) {
+			return
+		}
+		f := m.backlog[0]
+		r.encode(f, m.proto)
+		if !m.sink.Deliver(f) {
+			return // try again next tick
+		}
+		m.backlog[0] = nil
+		m.backlog = m.backlog[1:]
+		m.cursor = f.Event.Seq
+	}
+	frames, ok := l.hist.after(m.cursor, l.seq)
+	if !ok {
+		m.feeding, m.backlog = false, nil
+		r.fellBehind(m)
+		return
+	}
+	for _, f := range frames {
+		if !readyForSnapshot(m.sink) {
+			return
+		}
+		r.encode(f, m.proto)
+		if !m.sink.Deliver(f) {
+			return
+		}
+		m.cursor = f.Event.Seq
+	}
+	m.feeding = false // caught up: the live stream continues from here
 }
 
 // drop removes a member that declined its join (its connection went).

@@ -29,6 +29,7 @@ type tickLoop struct {
 
 	inputs            []InputRecord // applied since the last update, for the journal
 	snapTick, snapSeq uint64        // when the last snapshot was journaled
+	feeders           []*member     // members being replayed (feed)
 }
 
 // member is a room's record of one member.
@@ -39,7 +40,10 @@ type member struct {
 	role     schema.Role
 	idx      int  // position in tickLoop.members
 	lagging  bool // fell behind; gets nothing until a snapshot is accepted
-	catching bool // resuming from the journal; gets nothing until caught up
+	catching bool // resuming from the journal: gets nothing until the read is back
+	feeding  bool // being replayed missed events at its own pace (feed)
+	cursor   uint64
+	backlog  []*Frame // replay frames read from the journal, not yet delivered
 }
 
 func (r *Room) run() {
@@ -147,9 +151,12 @@ func (r *Room) tick() {
 	if l.lagging > 0 {
 		r.resync()
 	}
+	if len(l.feeders) > 0 {
+		r.feedAll()
+	}
 	if j != nil && l.seq > l.snapSeq &&
 		(l.tick-l.snapTick >= uint64(r.reg.cfg.SnapshotTicks) || l.seq-l.snapSeq >= uint64(r.reg.cfg.SnapshotEvents)) {
-		r.journalSnapshot()
+		r.journalSnapshot(false)
 	}
 	d := time.Since(t0).Nanoseconds()
 	r.lastTick.Store(d)
@@ -184,21 +191,21 @@ func (r *Room) broadcast(ev *schema.RoomEvent) {
 		j.Append(rec)
 	}
 	for _, m := range l.members {
-		if !m.lagging && !m.catching && !m.sink.Deliver(f) {
+		if !m.lagging && !m.catching && !m.feeding && !m.sink.Deliver(f) {
 			r.fellBehind(m)
 		}
 	}
 }
 
 // journalSnapshot hands the journal the room's full state as of now.
-func (r *Room) journalSnapshot() {
+func (r *Room) journalSnapshot(final bool) {
 	l := &r.loop
 	members := make([]MemberRecord, len(l.members))
 	for i, m := range l.members {
 		members[i] = MemberRecord{ID: m.id, Role: m.role}
 	}
 	r.reg.cfg.Journal.Append(Record{Type: RecordSnapshot, Room: r.id, At: time.Now(), Snapshot: &SnapshotRecord{
-		Seq: l.seq, Tick: l.tick, NextID: l.nextID, Members: members, State: l.state.Snapshot(),
+		Seq: l.seq, Tick: l.tick, NextID: l.nextID, Members: members, State: l.state.Snapshot(), Final: final,
 	}})
 	l.snapTick, l.snapSeq = l.tick, l.seq
 }
@@ -230,7 +237,7 @@ func (r *Room) resync() {
 	l := &r.loop
 	ready := false
 	for _, m := range l.members {
-		if m.lagging && !m.catching && readyForSnapshot(m.sink) {
+		if m.lagging && !m.catching && !m.feeding && readyForSnapshot(m.sink) {
 			ready = true
 			break
 		}
@@ -310,11 +317,11 @@ func (r *Room) join(c *command) {
 	r.reg.c.joins.Add(1)
 
 	res.ID, res.Seq = id, l.seq
-	var replay []*Frame
+	replay := false
 	if req.LastSeq == 0 {
 		res.Mode, res.Snapshot = schema.ResumeFresh, l.state.Snapshot()
-	} else if frames, ok := l.hist.after(req.LastSeq, l.seq); ok {
-		res.Mode, replay = schema.ResumeReplay, frames
+	} else if _, ok := l.hist.after(req.LastSeq, l.seq); ok {
+		res.Mode, replay = schema.ResumeReplay, true
 	} else if j := r.reg.cfg.Journal; j != nil && req.LastSeq < l.seq {
 		// Older than the ring: fetch the gap from the journal off this
 		// goroutine; the member gets nothing until it is filled (catchUp).
@@ -328,12 +335,8 @@ func (r *Room) join(c *command) {
 		r.drop(m) // the member is gone already (its connection closed mid-join)
 		return
 	}
-	for _, f := range replay {
-		r.encode(f, m.proto)
-		if !m.sink.Deliver(f) {
-			r.fellBehind(m)
-			break
-		}
+	if replay {
+		r.startFeed(m, req.LastSeq, nil)
 	}
 }
 
@@ -411,8 +414,8 @@ func (r *Room) shutdown() {
 			c.join.Member.Joined(JoinResult{Req: c.join.Req, Token: c.join.Token, Room: r, Role: c.join.Role, Err: reason})
 		}
 	}
-	if j := r.reg.cfg.Journal; j != nil && reason == ErrShutdown && r.loop.seq > r.loop.snapSeq {
-		r.journalSnapshot() // a restart then starts from here, with nothing to replay
+	if j := r.reg.cfg.Journal; j != nil && reason == ErrShutdown {
+		r.journalSnapshot(true) // a restart then starts from here, with nothing to replay
 	}
 	for _, m := range r.loop.members {
 		m.sink.Left(r.id, m.id, 0, reason)

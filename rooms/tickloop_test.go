@@ -349,8 +349,8 @@ func TestSlowMemberResync(t *testing.T) {
 }
 
 // A member whose queue fills during its replay is resynced like any other.
-func TestReplayOverflowResyncs(t *testing.T) {
-	reg := newRegistry(t, rooms.Config{ManualTicks: true}, nil)
+func TestReplayIsPacedByTheMember(t *testing.T) {
+	reg := newRegistry(t, rooms.Config{ManualTicks: true, History: 16}, nil)
 	r := mustCreate(t, reg, "counter", nil)
 	join(t, r, schema.ProtoBinary, schema.RolePlayer, 0) // seq 1
 	tick(t, r, 10)                                       // seqs 2..11
@@ -365,11 +365,30 @@ func TestReplayOverflowResyncs(t *testing.T) {
 	if n := len(m.offers()); n != 1 {
 		t.Fatalf("replay went on after the queue was full: %d offers", n)
 	}
+	// The member drains: the replay goes on where it stopped, then live.
 	m.refuse.Store(false)
-	tick(t, r, 2)
-	fs := m.frames()
-	if len(fs) != 2 || fs[0].Event.Type != schema.EventSnapshot || fs[0].Event.Seq != 13 || fs[1].Event.Seq != 14 {
-		t.Fatalf("after the full replay: %d frames, want a snapshot at seq 13 then seq 14", len(fs))
+	tick(t, r, 2) // seqs 13, 14
+	if last := checkSeqs(t, r, m, 3); last != 14 {
+		t.Fatalf("after the paced replay the member is at seq %d, want 14", last)
+	}
+	if reg.Stats().OverflowCount != 0 {
+		t.Error("a paced replay was counted as an overflow")
+	}
+
+	// A member that stays full while the ring moves past what it still
+	// needs falls behind like any other, and gets a snapshot: never a gap.
+	slow := &testMember{proto: schema.ProtoBinary}
+	slow.refuse.Store(true)
+	if err := r.Join(rooms.JoinRequest{Member: slow, Protocol: schema.ProtoBinary, LastSeq: 5}); err != nil {
+		t.Fatal(err)
+	}
+	slow.waitJoined(t)
+	tick(t, r, 20) // the 16-event ring no longer has seq 6
+	slow.refuse.Store(false)
+	tick(t, r, 1)
+	fs := slow.frames()
+	if len(fs) != 1 || fs[0].Event.Type != schema.EventSnapshot || fs[0].Event.Seq != r.Stats().Seq {
+		t.Fatalf("slow replay: %d frames; want one snapshot at the current seq %d", len(fs), r.Stats().Seq)
 	}
 }
 
