@@ -14,9 +14,18 @@ import (
 // being [[member, payload], ...] and body the msgpack of Event.Body (nil if
 // none). The event type is a column of its own.
 func encodeEvent(rec *rooms.Record) ([]byte, error) {
-	ev := rec.Event
 	var buf bytes.Buffer
-	e := msgpack.NewEncoder(&buf)
+	if err := writeEvent(msgpack.NewEncoder(&buf), rec); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeEvent writes rec's payload column (see encodeEvent) to e, so that a
+// writer can reuse one encoder and buffer for many events. On error, part of
+// the payload may have been written.
+func writeEvent(e *msgpack.Encoder, rec *rooms.Record) error {
+	ev := rec.Event
 	err := firstErr(e.EncodeArrayLen(5), e.EncodeUint(ev.Tick), e.EncodeUint(uint64(ev.Member)), e.EncodeUint(uint64(ev.Role)), e.Encode(ev.Body),
 		e.EncodeArrayLen(len(rec.Inputs)))
 	for _, in := range rec.Inputs {
@@ -25,9 +34,9 @@ func encodeEvent(rec *rooms.Record) ([]byte, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("journal: encode room %s event seq %d: %w", rec.Room, ev.Seq, err)
+		return fmt.Errorf("journal: encode room %s event seq %d: %w", rec.Room, ev.Seq, err)
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 func decodeEvent(seq uint64, at time.Time, typ int16, payload []byte) (rooms.StoredEvent, error) {

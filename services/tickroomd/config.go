@@ -8,25 +8,31 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tickroom/tickroom/rooms"
 )
 
 // config is tickroomd's configuration, from flags and TICKROOM_* variables.
 type config struct {
-	listen        string
-	debugListen   string
-	tickRates     map[string]int
-	maxMessage    int
-	maxMembers    int
-	queueLen      int
-	queueBytes    int
-	writeTimeout  time.Duration
-	roomsPerConn  int
-	emptyGrace    time.Duration
-	history       int
-	inputQueue    int
-	noDeflate     bool
-	shutdownGrace time.Duration
-	logLevel      slog.Level
+	listen         string
+	debugListen    string
+	databaseURL    string
+	snapshotTicks  int
+	snapshotEvents int
+	journalBuffer  int
+	tickRates      map[string]int
+	maxMessage     int
+	maxMembers     int
+	queueLen       int
+	queueBytes     int
+	writeTimeout   time.Duration
+	roomsPerConn   int
+	emptyGrace     time.Duration
+	history        int
+	inputQueue     int
+	noDeflate      bool
+	shutdownGrace  time.Duration
+	logLevel       slog.Level
 }
 
 func parseConfig(args []string) (config, error) {
@@ -34,6 +40,10 @@ func parseConfig(args []string) (config, error) {
 	fs := flag.NewFlagSet("tickroomd", flag.ContinueOnError)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "if set, serve /debug/pprof/ on this address (keep it private)")
+	fs.StringVar(&c.databaseURL, "database-url", "", "PostgreSQL URL for the journal, e.g. postgres://postgres@127.0.0.1:5432/tickroom (none: events kept in memory only)")
+	fs.IntVar(&c.snapshotTicks, "snapshot-ticks", 300, "a room journals a snapshot after this many ticks (or -snapshot-events events, whichever comes first)")
+	fs.IntVar(&c.snapshotEvents, "snapshot-events", 1000, "a room journals a snapshot after this many events (or -snapshot-ticks ticks)")
+	fs.IntVar(&c.journalBuffer, "journal-buffer", 1_000_000, "records the journal holds while PostgreSQL is slow or down; at this many, rooms refuse inputs and pause")
 	rates := fs.String("tick-rates", "", "tick rate per room kind, e.g. arena=60 (default: each kind's own, arena=30)")
 	fs.IntVar(&c.maxMessage, "max-message-bytes", 64<<10, "largest inbound WebSocket message; larger closes the connection with 1009")
 	fs.IntVar(&c.maxMembers, "max-members", 10_000, "most members (players and spectators) in one room")
@@ -63,6 +73,9 @@ func parseConfig(args []string) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	if c.journalBuffer > rooms.RestartSeqGap {
+		return c, fmt.Errorf("-journal-buffer %d exceeds %d, the seq gap a room restored after a crash leaves", c.journalBuffer, rooms.RestartSeqGap)
+	}
 	var err error
 	if c.tickRates, err = parseRates(*rates); err != nil {
 		return c, err
@@ -72,7 +85,8 @@ func parseConfig(args []string) (config, error) {
 	}
 	for name, v := range map[string]int{"max-message-bytes": c.maxMessage, "max-members": c.maxMembers,
 		"queue-len": c.queueLen, "queue-bytes": c.queueBytes, "max-rooms-per-conn": c.roomsPerConn,
-		"history": c.history, "input-queue": c.inputQueue} {
+		"history": c.history, "input-queue": c.inputQueue, "snapshot-ticks": c.snapshotTicks,
+		"snapshot-events": c.snapshotEvents, "journal-buffer": c.journalBuffer} {
 		if v <= 0 {
 			return c, fmt.Errorf("-%s must be positive, got %d", name, v)
 		}

@@ -1,6 +1,9 @@
 // Command tickroomd is the tickroom server: it hosts rooms, runs their tick
 // loops and serves members over WebSocket at /ws.
 //
+//	tickroomd [flags]           serve
+//	tickroomd migrate [flags]   apply the database migrations and exit
+//
 // Every flag has an environment equivalent: -queue-len is TICKROOM_QUEUE_LEN.
 // A flag on the command line wins over the environment. With no flags and
 // no environment it listens on 127.0.0.1:8080.
@@ -36,12 +39,39 @@ func main() {
 }
 
 func run(args []string, logOut *os.File) error {
+	migrateOnly := len(args) > 0 && args[0] == "migrate"
+	if migrateOnly {
+		args = args[1:]
+	}
 	cfg, err := parseConfig(args)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel}))
-	srv := newServer(cfg, log)
+	if migrateOnly {
+		if cfg.databaseURL == "" {
+			return fmt.Errorf("migrate: no database: set TICKROOM_DATABASE_URL or -database-url")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		return migrate(ctx, cfg.databaseURL, log)
+	}
+	octx, ocancel := context.WithTimeout(context.Background(), 30*time.Second)
+	j, err := openJournal(octx, cfg, log)
+	ocancel()
+	if err != nil {
+		return err
+	}
+	srv := newServer(cfg, j, log)
+	rctx, rcancel := context.WithTimeout(context.Background(), 60*time.Second)
+	n, err := srv.reg.Restore(rctx)
+	rcancel()
+	if err != nil {
+		return fmt.Errorf("restore rooms from the %s journal: %w", j.kind, err)
+	}
+	if n > 0 {
+		log.Info("tickroomd: restored rooms from the journal", "rooms", n, "journal", j.kind)
+	}
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
@@ -57,7 +87,7 @@ func run(args []string, logOut *os.File) error {
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	log.Info("tickroomd: listening", "addr", ln.Addr().String(), "ws", "ws://"+ln.Addr().String()+"/ws",
-		"kinds", srv.reg.Kinds(), "journal", "none (events are not persisted yet)")
+		"kinds", srv.reg.Kinds(), "journal", j.kind)
 
 	select {
 	case err := <-errc:

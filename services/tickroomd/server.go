@@ -18,11 +18,12 @@ import (
 type server struct {
 	reg     *rooms.Registry
 	gw      *realtime.Gateway
+	journal *journalHandle
 	started time.Time
 	log     *slog.Logger
 }
 
-func newServer(c config, log *slog.Logger) *server {
+func newServer(c config, j *journalHandle, log *slog.Logger) *server {
 	gwCfg := realtime.Config{
 		MaxMessageBytes: c.maxMessage,
 		QueueLen:        c.queueLen,
@@ -40,9 +41,13 @@ func newServer(c config, log *slog.Logger) *server {
 		TickRates:  c.tickRates,
 		Encoders:   realtime.Encoders(gwCfg),
 		Logger:     log,
+		Journal:    j.Journal,
+
+		SnapshotTicks:  c.snapshotTicks,
+		SnapshotEvents: c.snapshotEvents,
 	})
 	reg.Register(game.Arena{})
-	return &server{reg: reg, gw: realtime.New(reg, gwCfg), started: time.Now(), log: log}
+	return &server{reg: reg, gw: realtime.New(reg, gwCfg), journal: j, started: time.Now(), log: log}
 }
 
 func (s *server) mux() *http.ServeMux {
@@ -57,16 +62,25 @@ func (s *server) mux() *http.ServeMux {
 type health struct {
 	Status  string         `json:"status"`
 	UptimeS float64        `json:"uptime_s"`
-	Journal string         `json:"journal"`
+	Journal journalStatus  `json:"journal"`
 	Kinds   map[string]int `json:"kinds"` // name → tick rate
 	Rooms   rooms.Stats    `json:"rooms"`
 	Gateway realtime.Stats `json:"gateway"`
 }
 
+// journalStatus is the journal's part of /healthz: its kind, whether it is
+// pushing back, and its own figures (for Postgres: lag, buffered, retries).
+type journalStatus struct {
+	Kind  string `json:"kind"`
+	Full  bool   `json:"full"`
+	Stats any    `json:"stats"`
+}
+
 func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, health{
-		Status: "ok", UptimeS: time.Since(s.started).Seconds(), Journal: "none",
-		Kinds: s.reg.Kinds(), Rooms: s.reg.Stats(), Gateway: s.gw.Stats(),
+		Status: "ok", UptimeS: time.Since(s.started).Seconds(),
+		Journal: journalStatus{Kind: s.journal.kind, Full: s.journal.Full(), Stats: s.journal.stats()},
+		Kinds:   s.reg.Kinds(), Rooms: s.reg.Stats(), Gateway: s.gw.Stats(),
 	})
 }
 
@@ -81,7 +95,8 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = enc.Encode(v)
 }
 
-// shutdown closes every connection with 1001, then stops the rooms.
+// shutdown closes every connection with 1001, then stops the rooms (which
+// journal a last snapshot each), then flushes the journal.
 func (s *server) shutdown(ctx context.Context) error {
-	return errors.Join(s.gw.Shutdown(ctx), s.reg.Close(ctx))
+	return errors.Join(s.gw.Shutdown(ctx), s.reg.Close(ctx), s.journal.close(ctx))
 }
