@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/tickroom/tickroom/journal"
 	"github.com/tickroom/tickroom/rooms"
 	"github.com/tickroom/tickroom/schema"
 )
@@ -36,8 +37,13 @@ func (m *ringMember) Left(string, schema.MemberID, uint32, error) {}
 // roomWithMembers returns a manually ticked counter room, whose Step returns
 // a small delta every tick, with n ringMembers (all of one protocol).
 func roomWithMembers(tb testing.TB, n int) *rooms.Room {
+	return roomWithMembersJournal(tb, n, nil)
+}
+
+// roomWithMembersJournal is roomWithMembers with the room journaling to j.
+func roomWithMembersJournal(tb testing.TB, n int, j rooms.Journal) *rooms.Room {
 	tb.Helper()
-	reg := newRegistry(tb, rooms.Config{ManualTicks: true, EmptyGrace: -1, InputQueue: n + 1}, nil)
+	reg := newRegistry(tb, rooms.Config{ManualTicks: true, EmptyGrace: -1, InputQueue: n + 1, Journal: j}, nil)
 	r := mustCreate(tb, reg, "counter", nil)
 	var joined atomic.Int64
 	for range n {
@@ -57,17 +63,25 @@ func roomWithMembers(tb testing.TB, n int) *rooms.Room {
 // Deliver per member.
 func BenchmarkTick(b *testing.B) {
 	for _, n := range []int{10, 1000, 10_000} {
-		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
-			r := roomWithMembers(b, n)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				if !r.TickNow() {
-					b.Fatal("room stopped")
-				}
+		for _, journaled := range []bool{false, true} {
+			name := fmt.Sprintf("members=%d", n)
+			var j rooms.Journal
+			if journaled {
+				name += "/journal=memory"
+				j = journal.NewMemory(0)
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/delivery")
-		})
+			b.Run(name, func(b *testing.B) {
+				r := roomWithMembersJournal(b, n, j)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					if !r.TickNow() {
+						b.Fatal("room stopped")
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/delivery")
+			})
+		}
 	}
 }
 
