@@ -100,24 +100,40 @@ func (m *Memory) OpenRooms(ctx context.Context) ([]rooms.StoredRoom, error) {
 	return out, nil
 }
 
-// ReadEvents implements rooms.Journal.
+// ReadEvents implements rooms.Journal. It copies the records it needs under
+// the lock and encodes them outside it, so that rooms appending meanwhile
+// never wait on a long read.
 func (m *Memory) ReadEvents(ctx context.Context, room string, after, upTo uint64) ([]rooms.StoredEvent, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	r := m.rooms[room]
-	if r == nil {
-		return nil, nil
+	var recs []rooms.Record
+	if r != nil {
+		recs = between(r.events, after, upTo)
 	}
-	return m.eventsLocked(r, room, after, upTo)
+	m.mu.Unlock()
+	return decodeEvents(room, recs)
 }
 
-// eventsLocked encodes and decodes the kept events in (after, upTo], so that
-// readers get exactly what the Postgres journal would give them.
+// between returns a copy of the events in (after, upTo] of evs.
+func between(evs []rooms.Record, after, upTo uint64) []rooms.Record {
+	i := sort.Search(len(evs), func(i int) bool { return evs[i].Event.Seq > after })
+	k := i
+	for k < len(evs) && evs[k].Event.Seq <= upTo {
+		k++
+	}
+	return append([]rooms.Record(nil), evs[i:k]...)
+}
+
 func (m *Memory) eventsLocked(r *memRoom, room string, after, upTo uint64) ([]rooms.StoredEvent, error) {
-	i := sort.Search(len(r.events), func(i int) bool { return r.events[i].Event.Seq > after })
+	return decodeEvents(room, between(r.events, after, upTo))
+}
+
+// decodeEvents encodes and decodes records, so that readers get exactly
+// what the Postgres journal would give them.
+func decodeEvents(room string, recs []rooms.Record) ([]rooms.StoredEvent, error) {
 	var out []rooms.StoredEvent
-	for ; i < len(r.events) && r.events[i].Event.Seq <= upTo; i++ {
-		rec := &r.events[i]
+	for i := range recs {
+		rec := &recs[i]
 		b, err := encodeEvent(rec)
 		if err != nil {
 			return nil, err

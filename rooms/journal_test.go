@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/journal"
 	"github.com/tickroom/tickroom/rooms"
@@ -137,5 +138,81 @@ func TestRestoreAfterCrashNeverReusesSeq(t *testing.T) {
 	}
 	if res := m.waitJoined(t); res.Mode != schema.ResumeSnapshot || res.Snapshot == nil {
 		t.Fatalf("resume from before the crash: mode %v; want a snapshot", res.Mode)
+	}
+}
+
+// An input the room accepted is journaled even when the room stops before
+// its next tick.
+func TestInputsPendingAtShutdownAreJournaled(t *testing.T) {
+	mem := journal.NewMemory(0)
+	reg := newRegistry(t, rooms.Config{ManualTicks: true, Journal: mem}, nil)
+	r := mustCreate(t, reg, "counter", rooms.Options{"quiet": true})
+	_, res := join(t, r, schema.ProtoBinary, schema.RolePlayer, 0) // seq 1
+	if err := r.Input(res.ID, []byte{42}); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := mem.ReadEvents(context.Background(), r.ID(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs int
+	for _, ev := range evs {
+		inputs += len(ev.Inputs)
+	}
+	if inputs != 1 {
+		t.Fatalf("journal holds %d inputs over %d events after the shutdown, want the accepted one", inputs, len(evs))
+	}
+}
+
+// A gap longer than ResumeLimit is not read from the journal: a snapshot.
+func TestResumeLimit(t *testing.T) {
+	reg := newRegistry(t, rooms.Config{ManualTicks: true, Journal: journal.NewMemory(0), History: 4, ResumeLimit: 10}, nil)
+	r := mustCreate(t, reg, "counter", nil)
+	join(t, r, schema.ProtoBinary, schema.RoleSpectator, 0) // seq 1
+	tick(t, r, 30)
+	m := &testMember{}
+	if err := r.Join(rooms.JoinRequest{Member: m, Role: schema.RoleSpectator, LastSeq: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if res := m.waitJoined(t); res.Mode != schema.ResumeSnapshot {
+		t.Fatalf("resume 26 events back with a limit of 10: mode %v, want snapshot", res.Mode)
+	}
+}
+
+// stuckJournal's reads never return before their context ends.
+type stuckJournal struct{ rooms.Journal }
+
+func (stuckJournal) ReadEvents(ctx context.Context, _ string, _, _ uint64) ([]rooms.StoredEvent, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A member still waiting for its resume read when the server stops gets an
+// answer to its join (the shutdown), and Close does not wait for the read.
+func TestShutdownAnswersJoinsWaitingForTheJournal(t *testing.T) {
+	reg := newRegistry(t, rooms.Config{ManualTicks: true, Journal: stuckJournal{journal.NewMemory(0)}, History: 2}, nil)
+	r := mustCreate(t, reg, "counter", nil)
+	join(t, r, schema.ProtoBinary, schema.RoleSpectator, 0)
+	tick(t, r, 10)
+	m := &testMember{}
+	if err := r.Join(rooms.JoinRequest{Member: m, Role: schema.RoleSpectator, LastSeq: 2, Req: 9}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the member to be waiting", func() bool { return r.Stats().Members == 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	if err := reg.Close(ctx); err != nil {
+		t.Fatalf("Close: %v after %v", err, time.Since(t0))
+	}
+	res := m.waitJoined(t)
+	if res.Req != 9 || res.Err == nil {
+		t.Fatalf("the waiting join was answered with %+v, want an error for req 9", res)
+	}
+	if len(m.lefts()) != 0 {
+		t.Fatal("a member that never got Joined got Left")
 	}
 }

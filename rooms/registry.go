@@ -48,6 +48,12 @@ type Config struct {
 	// this many ticks or this many events since its last one, whichever
 	// comes first. Zero means 300 ticks (10 s at 30 Hz) and 1,000 events.
 	SnapshotTicks, SnapshotEvents int
+	// ResumeLimit caps how many missed events a resuming member is replayed
+	// from the journal; a longer gap gets a snapshot. Zero means 50,000.
+	ResumeLimit int
+	// JournalReads caps the journal reads for resumes in flight at once
+	// (others wait their turn). Zero means 2.
+	JournalReads int
 }
 
 // Registry creates, finds and disposes rooms. It is safe for concurrent use.
@@ -55,7 +61,14 @@ type Registry struct {
 	cfg Config
 	log *slog.Logger
 	c   counters
-	wg  sync.WaitGroup // one per running room
+	wg  sync.WaitGroup // one per running room, and one per journal read in flight
+
+	// reads bounds the journal reads for resumes in flight (a semaphore), so
+	// that resumes cannot take the connections the journal writes with.
+	reads chan struct{}
+	// ctx is cancelled by Close: journal reads stop with it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu     sync.Mutex // protects the fields below
 	kinds  map[string]Kind
@@ -71,13 +84,16 @@ func NewRegistry(cfg Config) *Registry {
 	cfg.History = cmp.Or(cfg.History, 1024)
 	cfg.EmptyGrace = cmp.Or(cfg.EmptyGrace, 10*time.Second)
 	cfg.SnapshotTicks = cmp.Or(cfg.SnapshotTicks, 300)
+	cfg.ResumeLimit = cmp.Or(cfg.ResumeLimit, 50_000)
+	cfg.JournalReads = cmp.Or(cfg.JournalReads, 2)
 	cfg.SnapshotEvents = cmp.Or(cfg.SnapshotEvents, 1000)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Registry{
-		cfg: cfg, log: log,
+		cfg: cfg, log: log, reads: make(chan struct{}, cfg.JournalReads), ctx: ctx, cancel: cancel,
 		kinds: map[string]Kind{}, rooms: map[string]*Room{}, byKind: map[string][]*Room{},
 	}
 }
@@ -340,6 +356,7 @@ func (g *Registry) Close(ctx context.Context) error {
 		rooms = append(rooms, r)
 	}
 	g.mu.Unlock()
+	g.cancel() // journal reads in flight give up
 	for _, r := range rooms {
 		r.stop(ErrShutdown)
 	}

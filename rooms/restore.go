@@ -9,9 +9,10 @@ import (
 )
 
 // RestartSeqGap is how far the seq of a room restored after an unclean stop
-// jumps: more than the events a journal can hold undurable (a journal's
-// buffer must not exceed it).
-const RestartSeqGap = 1 << 20
+// jumps: more than the events a journal can hold undurable. A journal's
+// buffer must stay under a quarter of it, leaving room for the records a
+// room still appends once the journal is full (leaves, a tick's events).
+const RestartSeqGap = 1 << 24
 
 // Restore brings back the rooms the journal holds as open: each comes back
 // with its id, kind and options, its state rebuilt by the kind's Restorer
@@ -24,7 +25,8 @@ const RestartSeqGap = 1 << 20
 //
 // Call it once at start, before serving. It returns how many rooms came
 // back; a room whose kind is not registered, or whose state cannot be
-// rebuilt, is logged and left closed in the journal.
+// rebuilt, is logged and left as it is in the journal (open), to be tried
+// again at the next start.
 func (g *Registry) Restore(ctx context.Context) (int, error) {
 	j := g.cfg.Journal
 	if j == nil {

@@ -9,33 +9,53 @@ import (
 
 // gapFill is what a journal read brought back for a resuming member.
 type gapFill struct {
-	m   *member
-	req JoinRequest
-	evs []StoredEvent
-	err error
+	m      *member
+	req    JoinRequest
+	frames []*Frame // the gap's events, gap-free from req.LastSeq+1
+	err    error
 }
 
 // journalReadTimeout bounds one read of a resume gap from the journal.
 const journalReadTimeout = 5 * time.Second
 
 // fetchGap reads the events a resuming member missed, (req.LastSeq, seq],
-// from the journal on a goroutine of its own, and posts the result back to
-// the room's queue (opCatchUp). The room goroutine never waits on the
-// database.
+// from the journal on a goroutine of its own (one of Config.JournalReads at
+// a time), builds their frames there, and posts the result back to the
+// room's queue (opCatchUp). The room goroutine never waits on the database.
 func (r *Room) fetchGap(j Journal, m *member, req JoinRequest) {
 	upTo := r.loop.seq
-	r.reg.wg.Add(1)
+	g := r.reg
+	g.wg.Add(1)
 	go func() {
-		defer r.reg.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), journalReadTimeout)
-		evs, err := j.ReadEvents(ctx, r.id, req.LastSeq, upTo)
-		cancel()
-		if err != nil {
-			r.log.Warn("rooms: read resume gap from journal", "room", r.id, "after", req.LastSeq, "up_to", upTo, "err", err)
+		defer g.wg.Done()
+		fill := &gapFill{m: m, req: req}
+		select {
+		case g.reads <- struct{}{}:
+			ctx, cancel := context.WithTimeout(g.ctx, journalReadTimeout)
+			evs, err := j.ReadEvents(ctx, r.id, req.LastSeq, upTo)
+			cancel()
+			<-g.reads
+			fill.err = err
+			next := req.LastSeq + 1
+			for _, ev := range evs {
+				if ev.Seq != next {
+					break
+				}
+				fill.frames = append(fill.frames, &Frame{Event: &schema.RoomEvent{
+					Type: ev.Type, Room: r.id, Seq: ev.Seq, Tick: ev.Tick, SentUs: ev.At.UnixMicro(),
+					Member: ev.Member, Role: ev.Role, Body: schema.RawMsgpack(ev.Body),
+				}})
+				next++
+			}
+		case <-g.ctx.Done():
+			fill.err = g.ctx.Err()
 		}
-		// Bounded: one per join in flight. If the room has closed, the
-		// member has been told so already.
-		_ = r.enqueue(command{op: opCatchUp, gap: &gapFill{m: m, req: req, evs: evs, err: err}})
+		if fill.err != nil {
+			r.log.Warn("rooms: read resume gap from journal", "room", r.id, "after", req.LastSeq, "up_to", upTo, "err", fill.err)
+		}
+		// Bounded: one per join in flight. If the room has closed meanwhile,
+		// its shutdown answered the join already.
+		_ = r.enqueue(command{op: opCatchUp, gap: fill})
 	}()
 }
 
@@ -47,24 +67,16 @@ func (r *Room) fetchGap(j Journal, m *member, req JoinRequest) {
 func (r *Room) catchUp(g *gapFill) {
 	l := &r.loop
 	m := g.m
-	if l.byID[m.id] != m {
-		return // left meanwhile
+	if l.byID[m.id] != m || !m.catching {
+		return // left, or answered, meanwhile
 	}
 	m.catching = false
 	res := JoinResult{Req: g.req.Req, Token: g.req.Token, Room: r, ID: m.id, Role: m.role, Seq: l.seq}
-	next := g.req.LastSeq + 1
-	var frames []*Frame
-	for _, ev := range g.evs {
-		if ev.Seq != next {
-			break
-		}
-		frames = append(frames, &Frame{Event: &schema.RoomEvent{
-			Type: ev.Type, Room: r.id, Seq: ev.Seq, Tick: ev.Tick, SentUs: ev.At.UnixMicro(),
-			Member: ev.Member, Role: ev.Role, Body: schema.RawMsgpack(ev.Body),
-		}})
-		next++
+	last := g.req.LastSeq
+	if n := len(g.frames); n > 0 {
+		last = g.frames[n-1].Event.Seq
 	}
-	_, ok := l.hist.after(next-1, l.seq)
+	_, ok := l.hist.after(last, l.seq)
 	if g.err != nil || !ok {
 		res.Mode, res.Snapshot = schema.ResumeSnapshot, l.state.Snapshot()
 		if !m.sink.Joined(res) {
@@ -78,7 +90,7 @@ func (r *Room) catchUp(g *gapFill) {
 		return
 	}
 	r.reg.c.resumesJournal.Add(1)
-	r.startFeed(m, g.req.LastSeq, frames)
+	r.startFeed(m, g.req.LastSeq, g.frames)
 }
 
 // startFeed begins replaying to m the events after seq cursor: first

@@ -34,16 +34,18 @@ type tickLoop struct {
 
 // member is a room's record of one member.
 type member struct {
-	id       schema.MemberID
-	sink     Member
-	proto    schema.Protocol
-	role     schema.Role
-	idx      int  // position in tickLoop.members
-	lagging  bool // fell behind; gets nothing until a snapshot is accepted
-	catching bool // resuming from the journal: gets nothing until the read is back
-	feeding  bool // being replayed missed events at its own pace (feed)
-	cursor   uint64
-	backlog  []*Frame // replay frames read from the journal, not yet delivered
+	id        schema.MemberID
+	sink      Member
+	proto     schema.Protocol
+	role      schema.Role
+	idx       int    // position in tickLoop.members
+	lagging   bool   // fell behind; gets nothing until a snapshot is accepted
+	catching  bool   // resuming from the journal: gets nothing until the read is back
+	joinReq   uint32 // while catching: the join to answer
+	joinToken uint64
+	feeding   bool // being replayed missed events at its own pace (feed)
+	cursor    uint64
+	backlog   []*Frame // replay frames read from the journal, not yet delivered
 }
 
 func (r *Room) run() {
@@ -322,10 +324,10 @@ func (r *Room) join(c *command) {
 		res.Mode, res.Snapshot = schema.ResumeFresh, l.state.Snapshot()
 	} else if _, ok := l.hist.after(req.LastSeq, l.seq); ok {
 		res.Mode, replay = schema.ResumeReplay, true
-	} else if j := r.reg.cfg.Journal; j != nil && req.LastSeq < l.seq {
+	} else if j := r.reg.cfg.Journal; j != nil && req.LastSeq < l.seq && l.seq-req.LastSeq <= uint64(r.reg.cfg.ResumeLimit) {
 		// Older than the ring: fetch the gap from the journal off this
 		// goroutine; the member gets nothing until it is filled (catchUp).
-		m.catching = true
+		m.catching, m.joinReq, m.joinToken = true, req.Req, req.Token
 		r.fetchGap(j, m, req)
 		return
 	} else {
@@ -407,17 +409,30 @@ func (r *Room) shutdown() {
 	r.queue = nil
 	r.mu.Unlock()
 	for i := range q {
-		if c := &q[i]; c.op == opJoin {
+		switch c := &q[i]; c.op {
+		case opJoin:
 			if c.reserved {
 				r.unreserve(c.join.Role)
 			}
 			c.join.Member.Joined(JoinResult{Req: c.join.Req, Token: c.join.Token, Room: r, Role: c.join.Role, Err: reason})
+		case opInput:
+			r.input(c.member, c.input) // accepted by Input: it is applied and journaled
 		}
 	}
 	if j := r.reg.cfg.Journal; j != nil && reason == ErrShutdown {
+		if len(r.loop.inputs) > 0 {
+			// Inputs applied since the last tick still go to the journal,
+			// with one last update (its body nil: no Step ran).
+			r.broadcast(&schema.RoomEvent{Type: schema.EventUpdate})
+		}
 		r.journalSnapshot(true) // a restart then starts from here, with nothing to replay
 	}
 	for _, m := range r.loop.members {
+		if m.catching {
+			// Its join was still waiting for the journal: answer the join.
+			m.sink.Joined(JoinResult{Req: m.joinReq, Token: m.joinToken, Room: r, Role: m.role, Err: reason})
+			continue
+		}
 		m.sink.Left(r.id, m.id, 0, reason)
 	}
 	r.loop.members = nil

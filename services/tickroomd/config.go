@@ -73,8 +73,8 @@ func parseConfig(args []string) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if c.journalBuffer > rooms.RestartSeqGap {
-		return c, fmt.Errorf("-journal-buffer %d exceeds %d, the seq gap a room restored after a crash leaves", c.journalBuffer, rooms.RestartSeqGap)
+	if c.journalBuffer > rooms.RestartSeqGap/4 {
+		return c, fmt.Errorf("-journal-buffer %d exceeds %d, a quarter of the seq gap a room restored after a crash leaves", c.journalBuffer, rooms.RestartSeqGap/4)
 	}
 	var err error
 	if c.tickRates, err = parseRates(*rates); err != nil {

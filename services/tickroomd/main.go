@@ -95,10 +95,7 @@ func run(args []string, logOut *os.File) error {
 	case <-ctx.Done():
 	}
 	log.Info("tickroomd: shutting down", "grace", cfg.shutdownGrace)
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownGrace)
-	defer cancel()
-	_ = httpSrv.Shutdown(sctx) // stops accepting; WebSocket connections are hijacked
-	if err := srv.shutdown(sctx); err != nil {
+	if err := srv.shutdown(httpSrv, cfg.shutdownGrace); err != nil {
 		log.Warn("tickroomd: unclean shutdown", "err", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {

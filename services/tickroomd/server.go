@@ -95,8 +95,23 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = enc.Encode(v)
 }
 
-// shutdown closes every connection with 1001, then stops the rooms (which
-// journal a last snapshot each), then flushes the journal.
-func (s *server) shutdown(ctx context.Context) error {
-	return errors.Join(s.gw.Shutdown(ctx), s.reg.Close(ctx), s.journal.close(ctx))
+// shutdown stops accepting, closes every connection with 1001, stops the
+// rooms (each journals a last snapshot) and flushes the journal. Each step
+// has a budget of its own, so that a slow client cannot use up the time the
+// journal needs to make the rooms' last records durable: the connections
+// get half of grace, the rooms the other half, the journal a full grace.
+func (s *server) shutdown(hs *http.Server, grace time.Duration) error {
+	step := func(d time.Duration, f func(context.Context) error) error {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		return f(ctx)
+	}
+	return errors.Join(
+		step(grace/2, func(ctx context.Context) error {
+			_ = hs.Shutdown(ctx) // stops accepting; WebSocket connections are hijacked
+			return s.gw.Shutdown(ctx)
+		}),
+		step(grace/2, s.reg.Close),
+		step(grace, s.journal.close),
+	)
 }
