@@ -188,17 +188,7 @@ func proxiedJournal(t *testing.T, cfg PostgresConfig) (*Postgres, *tcpProxy, str
 	dsn := migratedSchema(t)
 	proxy := newProxy(t, proxyTarget(t, dsn))
 	cfg.URL = proxy.viaProxy(dsn)
-	j, err := NewPostgres(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-		defer cancel()
-		if err := j.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	j := startPostgres(t, cfg)
 	return j, proxy, dsn
 }
 

@@ -42,6 +42,13 @@ func newPostgres(t testing.TB, cfg PostgresConfig) (*Postgres, string) {
 	if cfg.URL == "" {
 		cfg.URL = dsn
 	}
+	return startPostgres(t, cfg), dsn
+}
+
+// startPostgres opens a journal with cfg and closes it (flushing, within
+// drainTimeout) at the test's end.
+func startPostgres(t testing.TB, cfg PostgresConfig) *Postgres {
+	t.Helper()
 	j, err := NewPostgres(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +60,7 @@ func newPostgres(t testing.TB, cfg PostgresConfig) (*Postgres, string) {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return j, dsn
+	return j
 }
 
 // waitDurable waits until j has nothing left to write.

@@ -36,6 +36,20 @@ func roomSeq(t *testing.T, addr, id string) uint64 {
 	return 0
 }
 
+// rejoin connects to the server at addr and joins room, resuming after seen.
+func rejoin(t *testing.T, ctx context.Context, addr, room string, role schema.Role, seen uint64) (*client.Conn, *schema.Joined) {
+	t.Helper()
+	c, err := client.Dial(ctx, client.Options{URL: "ws://" + addr + "/ws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jr, err := c.Join(ctx, room, role, seen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, jr
+}
+
 // follow reads c's messages into st until the stream reaches seq.
 func follow(t *testing.T, ctx context.Context, c *client.Conn, st *client.Stream, seq uint64) {
 	t.Helper()
@@ -91,14 +105,7 @@ func TestKill9AndRestartRestoresRooms(t *testing.T) {
 	// The old player is reported gone, and a client from before the kill
 	// resumes with a snapshot (what it saw after the last durable event is
 	// unknown to the restored room), then the live stream, gap-free.
-	c, err := client.Dial(ctx, client.Options{URL: "ws://" + addr2 + "/ws"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jr, err := c.Join(ctx, j.Room, schema.RolePlayer, seen)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, jr := rejoin(t, ctx, addr2, j.Room, schema.RolePlayer, seen)
 	if jr.Mode != schema.ResumeSnapshot || len(jr.Snapshot) == 0 {
 		t.Fatalf("resume after a crash: mode %s, want a snapshot", jr.Mode)
 	}
@@ -227,14 +234,7 @@ func TestCleanRestartContinuesSeqExactly(t *testing.T) {
 	if after >= uint64(rooms.RestartSeqGap) || after <= seen {
 		t.Fatalf("after a clean restart the room is at seq %d, the client saw %d: want it just past, no jump", after, seen)
 	}
-	c, err := client.Dial(ctx, client.Options{URL: "ws://" + addr2 + "/ws"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jr, err := c.Join(ctx, j.Room, schema.RoleSpectator, seen)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, jr := rejoin(t, ctx, addr2, j.Room, schema.RoleSpectator, seen)
 	if jr.Mode != schema.ResumeReplay && jr.Mode != schema.ResumeJournal {
 		t.Fatalf("resume after a clean restart: mode %s, want replay", jr.Mode)
 	}
