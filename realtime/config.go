@@ -3,7 +3,6 @@ package realtime
 import (
 	"cmp"
 	"log/slog"
-	"net/http"
 	"time"
 )
 
@@ -42,12 +41,48 @@ type Config struct {
 	// buffer (SO_SNDBUF), which bounds what a stalled reader pins in the
 	// kernel beyond QueueBytes. Zero leaves the system default.
 	SocketSendBuffer int
-	// Authorize, when set, vets each WebSocket upgrade request; an error
-	// refuses it with 401 and the error's text. It runs on the request's
-	// goroutine and must be safe for concurrent use.
-	Authorize func(r *http.Request) error
+	// Authorize, when set, vets each connection's credentials, the same
+	// hook for both subprotocols: a tickroom.v1 connection at its upgrade
+	// (an error refuses it with 401 and the error's text), a STOMP one at
+	// its CONNECT frame (an error is answered by an ERROR frame, then the
+	// connection closes), since browsers cannot set headers on a WebSocket
+	// upgrade. It must be safe for concurrent use.
+	Authorize func(Credentials) error
+	// STOMP configures the STOMP subprotocol.
+	STOMP STOMPConfig
 	// Logger receives connection-level log lines. Nil means none.
 	Logger *slog.Logger
+}
+
+// STOMPConfig configures STOMP sessions. The zero value works.
+type STOMPConfig struct {
+	// HeartBeat is the heart-beat interval the server offers in both
+	// directions in CONNECTED: it can send one this often, and wants one
+	// from the client this often. The agreed intervals are the larger of
+	// this and the client's, as STOMP 1.1 says. Zero means 10 s; negative
+	// means no heart-beats.
+	HeartBeat time.Duration
+	// HeartBeatTolerance is how many agreed client intervals may pass with
+	// nothing received before the server gives up on the client (ERROR,
+	// then close). Zero means 2.
+	HeartBeatTolerance float64
+	// MaxSubscriptions caps one session's subscriptions. Zero means 64.
+	MaxSubscriptions int
+	// MaxUnacked caps the messages of one client or client-individual
+	// subscription that are delivered and not yet acknowledged; past it a
+	// room subscription falls behind (and is resynced by a snapshot) and a
+	// topic subscription's session is closed. Zero means 1024.
+	MaxUnacked int
+	// MaxTransactions caps one session's open transactions, and
+	// MaxTransactionFrames the frames one transaction holds. Zero means 16
+	// and 1024.
+	MaxTransactions, MaxTransactionFrames int
+	// MaxHeaders, MaxHeaderLine and MaxBodySize limit inbound frames (see
+	// stomp.Config). Zero means 64 headers, 8 KiB lines and 64 KiB bodies.
+	MaxHeaders, MaxHeaderLine, MaxBodySize int
+	// ConnectTimeout is how long a STOMP connection may go without sending
+	// CONNECT. Zero means 10 s.
+	ConnectTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -62,4 +97,15 @@ func (c *Config) setDefaults() {
 		c.DeflateThreshold = 0
 	}
 	c.ReadBufferSize = cmp.Or(c.ReadBufferSize, 2<<10)
+	st := &c.STOMP
+	st.HeartBeat = cmp.Or(st.HeartBeat, 10*time.Second)
+	if st.HeartBeat < 0 {
+		st.HeartBeat = 0
+	}
+	st.HeartBeatTolerance = cmp.Or(st.HeartBeatTolerance, 2)
+	st.MaxSubscriptions = cmp.Or(st.MaxSubscriptions, 64)
+	st.MaxUnacked = cmp.Or(st.MaxUnacked, 1024)
+	st.MaxTransactions = cmp.Or(st.MaxTransactions, 16)
+	st.MaxTransactionFrames = cmp.Or(st.MaxTransactionFrames, 1024)
+	st.ConnectTimeout = cmp.Or(st.ConnectTimeout, 10*time.Second)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lxzan/gws"
+	"github.com/tickroom/tickroom/realtime/stomp"
 	"github.com/tickroom/tickroom/rooms"
 	"github.com/tickroom/tickroom/schema"
 )
@@ -26,11 +27,16 @@ type Rooms interface {
 }
 
 // Subprotocols lists, in order of preference, the WebSocket subprotocols
-// the gateway serves.
-var Subprotocols = []string{schema.SubprotocolBinary}
+// the gateway serves: of those a client offers, the first in this list is
+// chosen.
+var Subprotocols = []string{schema.SubprotocolBinary, schema.SubprotocolSTOMP12, schema.SubprotocolSTOMP11, schema.SubprotocolSTOMP10}
 
-// reservedSubprotocols are named by the protocol but not served yet.
-var reservedSubprotocols = []string{schema.SubprotocolSTOMP12, schema.SubprotocolSTOMP11, schema.SubprotocolSTOMP10}
+// stompVersionOf maps a STOMP subprotocol name to its version.
+var stompVersionOf = map[string]stomp.Version{
+	schema.SubprotocolSTOMP12: stomp.Version12,
+	schema.SubprotocolSTOMP11: stomp.Version11,
+	schema.SubprotocolSTOMP10: stomp.Version10,
+}
 
 // Gateway accepts WebSocket connections at its ServeHTTP and runs their
 // sessions. It is safe for concurrent use.
@@ -39,7 +45,9 @@ type Gateway struct {
 	rooms    Rooms
 	log      *slog.Logger
 	upgrader *gws.Upgrader
+	broker   broker
 	c        counters
+	lastID   atomic.Uint64 // the last session id given
 
 	stopWatch chan struct{} // closed by Shutdown
 	stopOnce  sync.Once
@@ -54,19 +62,25 @@ type counters struct {
 	open, openDeflate         atomic.Int64
 	badMessages, policyClosed atomic.Uint64
 	slowClosed, overflows     atomic.Uint64
+	openSTOMP                 atomic.Int64
+	heartBeatClosed, nacks    atomic.Uint64
 }
 
 // Stats is a point-in-time view of a Gateway. Gauges say how things are
 // now; counters (…Count) only grow.
 type Stats struct {
-	Connections        int64  `json:"connections"`
-	DeflateConnections int64  `json:"deflate_connections"`
-	AcceptedCount      uint64 `json:"accepted"`
-	RefusedCount       uint64 `json:"refused"` // upgrades refused: subprotocol, auth, draining
-	BadMessageCount    uint64 `json:"bad_messages"`
-	PolicyClosedCount  uint64 `json:"closed_bad_messages"`
-	SlowClosedCount    uint64 `json:"closed_slow"`
-	OverflowCount      uint64 `json:"queue_overflows"` // room frames refused by a full outbox
+	Connections        int64       `json:"connections"`
+	DeflateConnections int64       `json:"deflate_connections"`
+	AcceptedCount      uint64      `json:"accepted"`
+	RefusedCount       uint64      `json:"refused"` // upgrades refused: subprotocol, auth, draining
+	BadMessageCount    uint64      `json:"bad_messages"`
+	PolicyClosedCount  uint64      `json:"closed_bad_messages"`
+	SlowClosedCount    uint64      `json:"closed_slow"`
+	OverflowCount      uint64      `json:"queue_overflows"` // room frames refused by a full outbox
+	STOMPConnections   int64       `json:"stomp_connections"`
+	HeartBeatClosed    uint64      `json:"closed_heart_beat"` // STOMP clients silent past their heart-beat
+	NackCount          uint64      `json:"stomp_nacks"`
+	Broker             BrokerStats `json:"broker"`
 }
 
 // New returns a gateway that admits members to rooms through r.
@@ -77,6 +91,7 @@ func New(r Rooms, cfg Config) *Gateway {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	g := &Gateway{cfg: cfg, rooms: r, log: log, sessions: map[*session]struct{}{}, stopWatch: make(chan struct{})}
+	g.broker.threshold = cfg.DeflateThreshold
 	g.upgrader = gws.NewUpgrader(g, &gws.ServerOption{
 		ReadMaxPayloadSize: cfg.MaxMessageBytes,
 		ReadBufferSize:     cfg.ReadBufferSize,
@@ -102,6 +117,10 @@ func New(r Rooms, cfg Config) *Gateway {
 			}()
 			s := ss.(*session)
 			s.proto = schema.ProtoBinary
+			if v, ok := stompVersionOf[chooseSubprotocol(r.Header.Values("Sec-WebSocket-Protocol"))]; ok {
+				s.proto = schema.ProtoSTOMP
+				s.newSTOMP(v, r)
+			}
 			// gws enables deflate exactly when the offer names it.
 			s.deflate = !cfg.DisableDeflate && strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
 			return true
@@ -154,27 +173,27 @@ func Encoders(cfg Config) [schema.NumProtocols]rooms.Encoder {
 	cfg.setDefaults()
 	var e [schema.NumProtocols]rooms.Encoder
 	e[schema.ProtoBinary] = binaryEncoder{threshold: cfg.DeflateThreshold}
+	e[schema.ProtoSTOMP] = stompEncoder{threshold: cfg.DeflateThreshold}
 	return e
 }
 
 // ServeHTTP upgrades a request to a WebSocket connection. It refuses with
 // 400 a request that offers no subprotocol the gateway serves (naming the
-// ones it does), with 401 one that Config.Authorize refuses, and with 503
-// while the gateway drains.
+// ones it does), with 401 a tickroom.v1 one that Config.Authorize refuses
+// (STOMP connections are vetted at CONNECT), and with 503 while the gateway
+// drains.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if proto := chooseSubprotocol(r.Header.Values("Sec-WebSocket-Protocol")); proto == "" {
+	proto := chooseSubprotocol(r.Header.Values("Sec-WebSocket-Protocol"))
+	if proto == "" {
 		g.c.refused.Add(1)
 		offered := strings.Join(r.Header.Values("Sec-WebSocket-Protocol"), ", ")
 		msg := fmt.Sprintf("tickroom: no supported WebSocket subprotocol offered (offered: %q); supported: %s",
 			offered, strings.Join(Subprotocols, ", "))
-		if containsAny(offered, reservedSubprotocols) {
-			msg += " (STOMP is not served by this server yet)"
-		}
 		http.Error(w, msg, http.StatusBadRequest)
 		return
 	}
-	if g.cfg.Authorize != nil {
-		if err := g.cfg.Authorize(r); err != nil {
+	if _, isSTOMP := stompVersionOf[proto]; !isSTOMP && g.cfg.Authorize != nil {
+		if err := safeAuthorize(g.cfg.Authorize, Credentials{Protocol: schema.ProtoBinary, Request: r, Token: requestToken(r)}); err != nil {
 			g.c.refused.Add(1)
 			http.Error(w, "tickroom: unauthorized: "+err.Error(), http.StatusUnauthorized)
 			return
@@ -217,13 +236,14 @@ func limitsServerWindow(ext string) bool {
 	return false
 }
 
+// chooseSubprotocol returns the first of Subprotocols that the offer
+// (Sec-WebSocket-Protocol values) names, as gws chooses, or "".
 func chooseSubprotocol(values []string) string {
-	for _, v := range values {
-		for _, p := range strings.Split(v, ",") {
-			p = strings.TrimSpace(p)
-			for _, ours := range Subprotocols {
-				if p == ours {
-					return p
+	for _, ours := range Subprotocols {
+		for _, v := range values {
+			for _, p := range strings.Split(v, ",") {
+				if strings.TrimSpace(p) == ours {
+					return ours
 				}
 			}
 		}
@@ -231,19 +251,11 @@ func chooseSubprotocol(values []string) string {
 	return ""
 }
 
-func containsAny(s string, subs []string) bool {
-	for _, x := range subs {
-		if strings.Contains(s, x) {
-			return true
-		}
-	}
-	return false
-}
-
 // OnOpen implements gws.Event.
 func (g *Gateway) OnOpen(c *gws.Conn) {
 	s := c.Session().(*session)
 	s.conn = c
+	s.id = g.lastID.Add(1)
 	if tc, ok := c.NetConn().(*net.TCPConn); ok && g.cfg.SocketSendBuffer > 0 {
 		_ = tc.SetWriteBuffer(g.cfg.SocketSendBuffer)
 	}
@@ -264,6 +276,10 @@ func (g *Gateway) OnOpen(c *gws.Conn) {
 	if s.deflate {
 		g.c.openDeflate.Add(1)
 	}
+	if s.st != nil {
+		g.c.openSTOMP.Add(1)
+		s.startSTOMP()
+	}
 	if draining {
 		s.closeAfterFlush(CloseGoingAway, "server shutting down")
 	}
@@ -280,10 +296,19 @@ func (g *Gateway) OnClose(c *gws.Conn, err error) {
 	if s.deflate {
 		g.c.openDeflate.Add(-1)
 	}
+	if s.st != nil {
+		g.c.openSTOMP.Add(-1)
+	}
 }
 
-// OnPing implements gws.Event: answer with a pong at once.
-func (g *Gateway) OnPing(c *gws.Conn, payload []byte) { _ = c.WritePong(payload) }
+// OnPing implements gws.Event: answer with a pong at once. A ping is
+// inbound data, so it also counts as a STOMP client's heart-beat.
+func (g *Gateway) OnPing(c *gws.Conn, payload []byte) {
+	if s := c.Session().(*session); s.st != nil {
+		s.st.lastRead.Store(time.Now().UnixNano())
+	}
+	_ = c.WritePong(payload)
+}
 
 // OnPong implements gws.Event.
 func (g *Gateway) OnPong(*gws.Conn, []byte) {}
@@ -291,7 +316,12 @@ func (g *Gateway) OnPong(*gws.Conn, []byte) {}
 // OnMessage implements gws.Event.
 func (g *Gateway) OnMessage(c *gws.Conn, msg *gws.Message) {
 	defer msg.Close()
-	c.Session().(*session).handleBinary(msg.Opcode, msg.Bytes())
+	s := c.Session().(*session)
+	if s.st != nil {
+		s.handleSTOMP(msg.Bytes()) // text or binary frames alike, as stomp.js may send either
+		return
+	}
+	s.handleBinary(msg.Opcode, msg.Bytes())
 }
 
 // Shutdown stops accepting connections and closes every open one with 1001
@@ -338,6 +368,8 @@ func (g *Gateway) Stats() Stats {
 		AcceptedCount: g.c.accepted.Load(), RefusedCount: g.c.refused.Load(),
 		BadMessageCount: g.c.badMessages.Load(), PolicyClosedCount: g.c.policyClosed.Load(),
 		SlowClosedCount: g.c.slowClosed.Load(), OverflowCount: g.c.overflows.Load(),
+		STOMPConnections: g.c.openSTOMP.Load(), HeartBeatClosed: g.c.heartBeatClosed.Load(),
+		NackCount: g.c.nacks.Load(), Broker: g.broker.stats(),
 	}
 }
 

@@ -423,12 +423,15 @@ func TestSubprotocolNegotiation(t *testing.T) {
 	for _, tc := range []struct {
 		offer      string
 		wantStatus int
-		wantBody   string
+		wantBody   string // for 101: the subprotocol chosen
 	}{
-		{"", 400, "supported: tickroom.v1"},
-		{"v12.stomp, v11.stomp", 400, "STOMP is not served"},
+		{"", 400, "supported: tickroom.v1, v12.stomp, v11.stomp, v10.stomp"},
 		{"mqtt", 400, "supported: tickroom.v1"},
-		{"foo, tickroom.v1", 101, ""},
+		{"foo, tickroom.v1", 101, "tickroom.v1"},
+		{"v10.stomp, v11.stomp, v12.stomp", 101, "v12.stomp"}, // stomp.js offers all three
+		{"v11.stomp", 101, "v11.stomp"},
+		{"v10.stomp", 101, "v10.stomp"},
+		{"v12.stomp, tickroom.v1", 101, "tickroom.v1"},
 	} {
 		h := http.Header{}
 		if tc.offer != "" {
@@ -440,7 +443,7 @@ func TestSubprotocolNegotiation(t *testing.T) {
 			continue
 		}
 		if tc.wantStatus == 101 {
-			if got := r.resp.Header.Get("Sec-WebSocket-Protocol"); got != "tickroom.v1" {
+			if got := r.resp.Header.Get("Sec-WebSocket-Protocol"); got != tc.wantBody {
 				t.Errorf("offer %q: chose %q", tc.offer, got)
 			}
 			continue

@@ -16,11 +16,12 @@ const maxBatch = 32
 // the order they were pushed, each whole.
 type outbox struct {
 	mu      sync.Mutex // protects the fields below
-	ring    []*wire    // grows by doubling up to maxLen
+	ring    []entry    // grows by doubling up to maxLen
 	head, n int
 	bytes   int // bytes of the queued frames (as they will be written)
 	running bool
 	closed  bool
+	lastID  uint64 // the last message id given to a headed entry
 
 	maxLen, maxBytes int
 	deflate          bool
@@ -31,6 +32,9 @@ type outbox struct {
 	// accept nothing; deadlines are not used, since one left on the socket
 	// would also fail gws's own later writes (pongs, close frames).
 	writingSince atomic.Int64
+	// lastWrite is when the writer last finished a write (Unix nanos); STOMP
+	// heart-beats are due when it is old.
+	lastWrite atomic.Int64
 
 	// start runs the writer; it is bound once so that starting a writer
 	// allocates nothing ("go o.start()" with a bound func has no closure).
@@ -43,9 +47,29 @@ type outbox struct {
 	// instruction queued by pushClose.
 	onClose func(code uint16, reason []byte)
 
-	taken [maxBatch]*wire // the writer's current batch
-	batch [maxBatch][]byte
-	bufs  net.Buffers
+	taken   [maxBatch]entry // the writer's current batch
+	batch   [2 * maxBatch][]byte
+	heads   []byte // the framed per-member heads of the batch's spliced entries
+	scratch []byte // one head being built
+	bufs    net.Buffers
+}
+
+// entry is one queued frame: a wire, and for a spliced wire the header that
+// completes it for this member, with the message id it was given.
+type entry struct {
+	w  *wire
+	h  header
+	id uint64
+}
+
+// header supplies the per-member head of spliced wires (a STOMP
+// subscription). It is called on the writer goroutine.
+type header interface {
+	// appendHead appends the head of the message with this id to dst.
+	appendHead(dst []byte, id uint64) []byte
+	// dropped reports that frames still queued for it must not be written
+	// (the subscription was cancelled).
+	dropped() bool
 }
 
 func (o *outbox) init(conn net.Conn, deflate bool, maxLen, maxBytes int) {
@@ -67,20 +91,32 @@ const (
 // most half full (for resync snapshots, so a member that just drained a
 // little is not overrun again at once).
 func (o *outbox) push(w *wire, lowWater bool) pushResult {
+	r, _ := o.pushHeaded(w, nil, lowWater)
+	return r
+}
+
+// pushHeaded queues w, completed by h's head when w is spliced, and returns
+// the message id the entry was given (ids count up from 1 per connection).
+func (o *outbox) pushHeaded(w *wire, h header, lowWater bool) (pushResult, uint64) {
 	size := len(w.plain)
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
-		return discarded
+		return discarded, 0
 	}
 	if o.n >= o.maxLen || o.bytes+size > o.maxBytes || (lowWater && !o.lowWaterLocked()) {
 		o.mu.Unlock()
-		return full
+		return full, 0
 	}
 	if o.n == len(o.ring) {
 		o.grow()
 	}
-	o.ring[(o.head+o.n)%len(o.ring)] = w
+	e := entry{w: w, h: h}
+	if h != nil {
+		o.lastID++
+		e.id = o.lastID
+	}
+	o.ring[(o.head+o.n)%len(o.ring)] = e
 	o.n++
 	o.bytes += size
 	startWriter := !o.running
@@ -89,7 +125,14 @@ func (o *outbox) push(w *wire, lowWater bool) pushResult {
 	if startWriter {
 		go o.start()
 	}
-	return pushed
+	return pushed, e.id
+}
+
+// idle reports whether nothing is queued or being written.
+func (o *outbox) idle() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return !o.running && o.n == 0
 }
 
 // lowWater reports whether the outbox is at most half full.
@@ -121,7 +164,7 @@ func (o *outbox) pushClose(code uint16, reason string) {
 	if o.n == len(o.ring) {
 		o.grow()
 	}
-	o.ring[(o.head+o.n)%len(o.ring)] = w
+	o.ring[(o.head+o.n)%len(o.ring)] = entry{w: w}
 	o.n++
 	startWriter := !o.running
 	o.running = true
@@ -139,7 +182,7 @@ func (o *outbox) grow() {
 	if size <= len(o.ring) {
 		size = len(o.ring) + 1
 	}
-	ring := make([]*wire, size)
+	ring := make([]entry, size)
 	for i := 0; i < o.n; i++ {
 		ring[i] = o.ring[(o.head+i)%len(o.ring)]
 	}
@@ -151,7 +194,7 @@ func (o *outbox) close() {
 	o.mu.Lock()
 	o.closed = true
 	for i := 0; i < o.n; i++ {
-		o.ring[(o.head+i)%len(o.ring)] = nil
+		o.ring[(o.head+i)%len(o.ring)] = entry{}
 	}
 	o.head, o.n, o.bytes = 0, 0, 0
 	o.mu.Unlock()
@@ -183,32 +226,35 @@ func (o *outbox) write() {
 		var closeWire *wire
 		k, size := 0, 0
 		for k < maxBatch && o.n > 0 {
-			w := o.ring[o.head]
-			o.ring[o.head] = nil
+			e := o.ring[o.head]
+			o.ring[o.head] = entry{}
 			o.head = (o.head + 1) % len(o.ring)
 			o.n--
-			if w.closeCode != 0 {
-				closeWire = w
+			if e.w.closeCode != 0 {
+				closeWire = e.w
 				break
 			}
-			o.taken[k] = w
+			o.taken[k] = e
 			k++
+			size += len(e.w.plain)
 		}
 		o.mu.Unlock()
 
 		if k > 0 {
 			// Compress (at most once per shared wire) outside the lock, so
 			// that the room pushing the next frame never waits for it.
-			for i, w := range o.taken[:k] {
-				o.batch[i] = w.frame(o.deflate)
-				size += len(w.plain)
-			}
+			bufs := o.frames(o.taken[:k])
 			clear(o.taken[:k])
-			o.bufs = o.batch[:k:k]
-			o.writingSince.Store(time.Now().UnixNano())
-			_, err := o.bufs.WriteTo(o.conn)
-			o.writingSince.Store(0)
-			clear(o.batch[:k])
+			o.bufs = bufs
+			var err error
+			if len(bufs) > 0 {
+				o.writingSince.Store(time.Now().UnixNano())
+				_, err = o.bufs.WriteTo(o.conn)
+				now := time.Now().UnixNano()
+				o.writingSince.Store(0)
+				o.lastWrite.Store(now)
+			}
+			clear(bufs)
 			if err != nil {
 				o.close()
 				o.mu.Lock()
@@ -232,4 +278,34 @@ func (o *outbox) write() {
 			return
 		}
 	}
+}
+
+// frames returns the byte slices to write for a batch: one per plain entry,
+// and for a spliced one its WebSocket header and head (built into o.heads)
+// followed by the shared tail. Entries whose header was dropped are skipped.
+func (o *outbox) frames(batch []entry) [][]byte {
+	o.heads = o.heads[:0]
+	var ends [maxBatch]int     // end of each entry's framed head in o.heads
+	var tails [maxBatch][]byte // the tail of each spliced entry written
+	for i, e := range batch {
+		if e.h != nil && !e.h.dropped() {
+			o.scratch = e.h.appendHead(o.scratch[:0], e.id)
+			o.heads, tails[i] = e.w.splice(o.heads, o.scratch, o.deflate)
+		}
+		ends[i] = len(o.heads)
+	}
+	// o.heads may have moved while it grew: slice it only now.
+	n, start := 0, 0
+	for i, e := range batch {
+		switch {
+		case e.h == nil:
+			o.batch[n] = e.w.frame(o.deflate)
+			n++
+		case tails[i] != nil:
+			o.batch[n], o.batch[n+1] = o.heads[start:ends[i]:ends[i]], tails[i]
+			n += 2
+		}
+		start = ends[i]
+	}
+	return o.batch[:n:n]
 }

@@ -19,7 +19,9 @@ import (
 type session struct {
 	gw         *Gateway
 	conn       *gws.Conn
+	id         uint64 // numbers the gateway's connections from 1
 	proto      schema.Protocol
+	st         *stompState // nil unless proto is ProtoSTOMP
 	deflate    bool
 	out        outbox
 	closeBegun atomic.Bool // a close is under way: inbound messages are ignored
@@ -193,6 +195,9 @@ func (s *session) cleanup() {
 	s.mu.Unlock()
 	s.closeBegun.Store(true)
 	s.out.close()
+	if s.st != nil {
+		s.stompCleanup()
+	}
 	for _, m := range ms {
 		m.room.Leave(m.id, 0)
 	}

@@ -21,14 +21,20 @@ const (
 // takeover), built at most once, on first use by a member that negotiated
 // deflate. One wire may be shared by any number of sessions; it is immutable
 // apart from the lazily built compressed frame, which sync.Once guards.
+//
+// A spliced wire is the shared tail of a message whose head differs per
+// member (a STOMP MESSAGE and its subscription header): plain and deflated
+// then hold the tail without a WebSocket header, and the writer frames each
+// member's head and the tail together (see outbox.frameSpliced).
 type wire struct {
 	first     byte   // finBinary or finText
-	payload   []byte // the unframed message
-	plain     []byte // header + payload
+	payload   []byte // the unframed message (or tail)
+	plain     []byte // header + payload; payload alone when spliced
 	threshold int    // payloads shorter than this are never compressed
+	spliced   bool
 
 	once     sync.Once
-	deflated []byte // header with RSV1 + compressed payload; nil if not smaller
+	deflated []byte // header with RSV1 + compressed payload (no header when spliced); nil if not smaller
 
 	// closeCode, when non-zero, makes this wire an instruction to the writer:
 	// send a close frame with this code and reason (payload) and stop.
@@ -41,6 +47,12 @@ func newWire(first byte, payload []byte, threshold int) *wire {
 	plain = appendHeader(plain, first, len(payload))
 	plain = append(plain, payload...)
 	return &wire{first: first, payload: payload, plain: plain, threshold: threshold}
+}
+
+// newSplicedWire returns the shared tail of text messages that each member
+// completes with a head of its own. The wire keeps tail.
+func newSplicedWire(tail []byte, threshold int) *wire {
+	return &wire{first: finText, payload: tail, plain: tail, threshold: threshold, spliced: true}
 }
 
 // frame returns the bytes to write to a session that did (deflate) or did not
@@ -84,10 +96,39 @@ func (w *wire) compress() {
 	if len(c) >= len(w.payload) {
 		return // incompressible: the plain frame is smaller
 	}
+	if w.spliced {
+		w.deflated = append(make([]byte, 0, len(c)), c...)
+		return
+	}
 	out := make([]byte, 0, maxHeaderSize+len(c))
 	out = appendHeader(out, w.first|rsv1, len(c))
 	w.deflated = append(out, c...)
 }
+
+// splice appends to dst the WebSocket header and the head of one member's
+// message made of head followed by w's tail, and returns it with the tail
+// to write after it. With deflate and a compressed tail the message is
+// compressed: the head goes first as a stored (uncompressed) deflate block,
+// which ends on a byte boundary, so the tail's compressed blocks, made once
+// for every member, follow it unchanged (RFC 1951 §3.2.4; the tail refers
+// to nothing before itself, as no context is taken over).
+func (w *wire) splice(dst, head []byte, deflate bool) ([]byte, []byte) {
+	if deflate && len(w.payload) >= w.threshold && len(head) <= 0xffff {
+		w.once.Do(w.compress)
+		if tail := w.deflated; tail != nil {
+			dst = appendHeader(dst, w.first|rsv1, storedHeaderLen+len(head)+len(tail))
+			n := uint16(len(head))
+			dst = append(dst, 0x00, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8)) // BFINAL 0, BTYPE 00, LEN, NLEN
+			return append(dst, head...), tail
+		}
+	}
+	dst = appendHeader(dst, w.first, len(head)+len(w.plain))
+	return append(dst, head...), w.plain
+}
+
+// storedHeaderLen is the size of a deflate stored block's header that
+// starts on a byte boundary: the 3 header bits padded to a byte, LEN, NLEN.
+const storedHeaderLen = 5
 
 // appendHeader appends an unmasked WebSocket frame header.
 func appendHeader(b []byte, first byte, n int) []byte {

@@ -1,0 +1,293 @@
+package realtime
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tickroom/tickroom/realtime/stomp"
+	"github.com/tickroom/tickroom/rooms"
+	"github.com/tickroom/tickroom/schema"
+)
+
+// ackMode is a subscription's STOMP ack mode.
+type ackMode uint8
+
+const (
+	ackAuto             ackMode = iota // delivered means acknowledged
+	ackClient                          // ACK acknowledges the message and all before it
+	ackClientIndividual                // ACK acknowledges that message alone
+)
+
+var ackModeNames = [...]string{ackAuto: "auto", ackClient: "client", ackClientIndividual: "client-individual"}
+
+// subKind says what a subscription's destination is.
+type subKind uint8
+
+const (
+	subRoom  subKind = iota // /topic/rooms/{room}: a room membership
+	subTopic                // /topic/{name}: a broker topic
+	subUser                 // /user/queue/{name}: replies to this session
+)
+
+// ackWindowFull is a push refused because a client-acknowledged subscription
+// has MaxUnacked messages awaiting acknowledgement.
+const ackWindowFull pushResult = 3
+
+// stompSub is one subscription of a STOMP session. A room subscription is
+// the rooms.Member of its room: its Deliver pushes the room's shared frame
+// with itself as the header, so the session's writer splices this
+// subscription's MESSAGE head in front of the tail encoded once per tick.
+//
+// Its fields are fixed when it is made, except as noted; Deliver and the
+// outbox's calls run on other goroutines than the session's reader.
+type stompSub struct {
+	s       *session
+	id      string
+	dest    string
+	kind    subKind
+	room    string // for subRoom; set by Joined for a join-or-create, under the session's mu
+	role    schema.Role
+	version stomp.Version
+	head    *stomp.MessageHead
+	ack     ackMode
+	// ackHeader: MESSAGEs carry an ack header (client modes under 1.2).
+	ackHeader bool
+	receipt   string // a room SUBSCRIBE's receipt, sent once the join lands
+
+	// unsubscribed: the client cancelled it; queued messages are not
+	// written. ended: the room let the member go; nothing more is
+	// delivered, but what is queued is.
+	unsubscribed, ended atomic.Bool
+
+	mu      sync.Mutex // protects pending
+	pending []uint64   // ids delivered and not yet acknowledged, ascending
+}
+
+var (
+	_ rooms.Member         = (*stompSub)(nil)
+	_ rooms.SnapshotWaiter = (*stompSub)(nil)
+	_ header               = (*stompSub)(nil)
+)
+
+func (sub *stompSub) appendHead(dst []byte, id uint64) []byte {
+	return sub.head.Append(dst, id, sub.ackHeader)
+}
+
+func (sub *stompSub) dropped() bool { return sub.unsubscribed.Load() }
+
+// deliver queues w for this subscription. A client-acknowledged one takes
+// it only while fewer than MaxUnacked messages await acknowledgement,
+// unless force is set (replies the client must see).
+func (sub *stompSub) deliver(w *wire, lowWater, force bool) pushResult {
+	if w == nil {
+		return pushed // not expressible in this version: see newStompWires
+	}
+	if sub.ack == ackAuto {
+		r, _ := sub.s.out.pushHeaded(w, sub, lowWater)
+		return r
+	}
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if !force && len(sub.pending) >= sub.s.gw.cfg.STOMP.MaxUnacked {
+		return ackWindowFull
+	}
+	r, id := sub.s.out.pushHeaded(w, sub, lowWater)
+	if r == pushed {
+		sub.pending = append(sub.pending, id)
+	}
+	return r
+}
+
+// settle acknowledges (or, with NACK, refuses) message id; in client mode
+// every earlier message with it. It reports false when id is not awaiting
+// acknowledgement on this subscription.
+func (sub *stompSub) settle(id uint64) bool {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	i, found := slices.BinarySearch(sub.pending, id)
+	if !found {
+		return false
+	}
+	if sub.ack == ackClient {
+		n := copy(sub.pending, sub.pending[i+1:])
+		sub.pending = sub.pending[:n]
+	} else {
+		sub.pending = slices.Delete(sub.pending, i, i+1)
+	}
+	return true
+}
+
+// ackRoom reports whether the ack window is at most half used.
+func (sub *stompSub) ackRoom() bool {
+	if sub.ack == ackAuto {
+		return true
+	}
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return len(sub.pending) <= sub.s.gw.cfg.STOMP.MaxUnacked/2
+}
+
+// send delivers a one-off MESSAGE (a reply, a join result) on this
+// subscription, encoded for it alone. A reply that does not fit closes the
+// session as slow.
+func (sub *stompSub) send(f *stomp.Frame) {
+	t, err := stomp.NewMessageTemplate(f, sub.version)
+	if err != nil {
+		sub.s.gw.log.Error("realtime: encode STOMP reply", "destination", sub.dest, "err", err)
+		return
+	}
+	if sub.deliver(newSplicedWire(t.Tail(), sub.s.gw.cfg.DeflateThreshold), false, true) == full {
+		sub.s.slowClose()
+	}
+}
+
+// Deliver implements rooms.Member: one push of the room's shared frame.
+func (sub *stompSub) Deliver(f *rooms.Frame) bool {
+	if sub.unsubscribed.Load() || sub.ended.Load() {
+		return true // the Leave is on its way to the room
+	}
+	ws, _ := f.Wire(schema.ProtoSTOMP).(*stompWires)
+	if ws == nil {
+		return true // nothing encoded for STOMP: a kind bug, logged by the room
+	}
+	snapshot := f.Event.Type == schema.EventSnapshot
+	switch sub.deliver(ws[sub.version], snapshot, false) {
+	case full:
+		if !snapshot {
+			sub.s.gw.c.overflows.Add(1)
+		}
+		return false
+	case ackWindowFull:
+		return false
+	}
+	return true
+}
+
+// ReadyForSnapshot implements rooms.SnapshotWaiter.
+func (sub *stompSub) ReadyForSnapshot() bool { return sub.s.out.lowWater() && sub.ackRoom() }
+
+// Joined implements rooms.Member: the SUBSCRIBE's receipt, then a "joined"
+// MESSAGE carrying the snapshot, on the subscription itself.
+func (sub *stompSub) Joined(res rooms.JoinResult) bool {
+	s := sub.s
+	id := res.Room.ID()
+	s.mu.Lock()
+	delete(s.pending, res.Token)
+	if res.Err != nil {
+		if s.st.subs[sub.id] == sub {
+			delete(s.st.subs, sub.id)
+		}
+		s.mu.Unlock()
+		sub.unsubscribed.Store(true)
+		cause := &stomp.Frame{Command: stomp.CommandSubscribe, Headers: []stomp.Header{{Key: "destination", Value: sub.dest}, {Key: "id", Value: sub.id}}}
+		if sub.receipt != "" {
+			cause.Headers = append(cause.Headers, stomp.Header{Key: "receipt", Value: sub.receipt})
+		}
+		if err := s.stompUserError(sub.dest, res.Err); err != nil {
+			s.stompFail(cause, err)
+		} else if sub.receipt != "" {
+			s.stompReceipt(sub.receipt)
+		}
+		return true
+	}
+	if s.closed || sub.unsubscribed.Load() {
+		s.mu.Unlock()
+		return false // gone, or unsubscribed while the join was queued
+	}
+	if s.rooms == nil {
+		s.rooms = map[string]*membership{}
+	}
+	s.rooms[id] = &membership{room: res.Room, id: res.ID, role: res.Role}
+	sub.room = id // it was anyRoom for a join-or-create
+	s.mu.Unlock()
+
+	body := fmt.Appendf(nil, `{"type":"joined","room":%s,"kind":%s,"member":%d,"role":"%s","seq":%d,"mode":"%s","snapshot":`,
+		appendJSONString(nil, id), appendJSONString(nil, res.Room.Kind()), res.ID, res.Role, res.Seq, modeNames[res.Mode])
+	body, err := appendValueJSON(body, res.Snapshot)
+	if err != nil {
+		s.gw.log.Error("realtime: encode snapshot", "room", id, "err", err)
+		body = append(body[:0], fmt.Sprintf(`{"type":"joined","room":%s,"error":"snapshot could not be encoded"`, appendJSONString(nil, id))...)
+	}
+	body = append(body, '}')
+	if sub.receipt != "" {
+		s.stompReceipt(sub.receipt)
+	}
+	sub.send(&stomp.Frame{Command: stomp.CommandMessage, Headers: []stomp.Header{
+		{Key: "destination", Value: roomTopicPrefix + id},
+		{Key: "content-type", Value: "application/json"},
+		{Key: "seq", Value: strconv.FormatUint(res.Seq, 10)},
+	}, Body: body})
+	return true
+}
+
+// Left implements rooms.Member. When the room let the member go (it closed,
+// say) rather than the client unsubscribing, the subscription gets a "left"
+// MESSAGE and ends; its id stays taken until the client unsubscribes.
+func (sub *stompSub) Left(room string, id schema.MemberID, _ uint32, err error) {
+	s := sub.s
+	s.mu.Lock()
+	m := s.rooms[room]
+	ours := m != nil && m.id == id
+	if ours {
+		delete(s.rooms, room)
+	}
+	closed := s.closed
+	s.mu.Unlock()
+	if closed || !ours || sub.unsubscribed.Load() || err == nil {
+		return
+	}
+	sub.ended.Store(true)
+	body := fmt.Appendf(nil, `{"type":"left","room":%s,"code":"%s","reason":%s}`,
+		appendJSONString(nil, room), codeOf(err), appendJSONString(nil, err.Error()))
+	sub.send(&stomp.Frame{Command: stomp.CommandMessage, Headers: []stomp.Header{
+		{Key: "destination", Value: roomTopicPrefix + room},
+		{Key: "content-type", Value: "application/json"},
+	}, Body: body})
+}
+
+// stompUserError reports err, a refusal of something the client asked of
+// destination dest, on the session's /user/queue/errors subscription. A
+// session without one gets the STOMP default instead: the returned
+// protocol error, for an ERROR frame and the end of the connection.
+func (s *session) stompUserError(dest string, err error) error {
+	code := codeOf(err)
+	s.mu.Lock()
+	var q *stompSub
+	for _, sub := range s.st.subs {
+		if sub.kind == subUser && sub.dest == userErrorsQueue {
+			q = sub
+			break
+		}
+	}
+	s.mu.Unlock()
+	if q == nil {
+		return &protocolError{message: code.String(), detail: fmt.Sprintf("%s: %v (subscribe to %s to receive such errors without losing the connection)", dest, err, userErrorsQueue)}
+	}
+	body := fmt.Appendf(nil, `{"code":"%s","message":%s,"destination":%s}`, code, appendJSONString(nil, err.Error()), appendJSONString(nil, dest))
+	q.send(&stomp.Frame{Command: stomp.CommandMessage, Headers: []stomp.Header{
+		{Key: "destination", Value: q.dest},
+		{Key: "content-type", Value: "application/json"},
+		{Key: "message", Value: code.String()},
+	}, Body: body})
+	return nil
+}
+
+// slowClose closes a session whose outbound queue cannot take a message it
+// must get.
+func (s *session) slowClose() {
+	s.gw.c.slowClosed.Add(1)
+	s.closeNow(CloseSlowConsumer, "slow consumer: outbound queue full")
+}
+
+// ackModeOf parses a SUBSCRIBE's ack header.
+func ackModeOf(v string, version stomp.Version) (ackMode, bool) {
+	for m, name := range ackModeNames {
+		if v == name && !(ackMode(m) == ackClientIndividual && version == stomp.Version10) {
+			return ackMode(m), true
+		}
+	}
+	return 0, v == ""
+}
