@@ -31,6 +31,7 @@ type config struct {
 	history        int
 	inputQueue     int
 	noDeflate      bool
+	stompHeartBeat time.Duration
 	shutdownGrace  time.Duration
 	logLevel       slog.Level
 }
@@ -55,6 +56,7 @@ func parseConfig(args []string) (config, error) {
 	fs.IntVar(&c.history, "history", 1024, "recent events each room keeps for members that resume")
 	fs.IntVar(&c.inputQueue, "input-queue", 4096, "requests (joins, inputs) waiting per room before they are refused as busy")
 	fs.BoolVar(&c.noDeflate, "no-deflate", false, "do not negotiate permessage-deflate")
+	fs.DurationVar(&c.stompHeartBeat, "stomp-heart-beat", 10*time.Second, "STOMP heart-beat interval the server offers both ways (0: none); a client silent for twice the agreed interval is dropped")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 5*time.Second, "how long SIGTERM waits for connections to close")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 

@@ -33,6 +33,10 @@ func newServer(c config, j *journalHandle, log *slog.Logger) *server {
 		DisableDeflate:  c.noDeflate,
 		Logger:          log,
 	}
+	gwCfg.STOMP.HeartBeat = c.stompHeartBeat
+	if c.stompHeartBeat == 0 {
+		gwCfg.STOMP.HeartBeat = -1 // the flag's 0 means none; the Config's zero means the default
+	}
 	reg := rooms.NewRegistry(rooms.Config{
 		MaxMembers: c.maxMembers,
 		InputQueue: c.inputQueue,

@@ -1,0 +1,346 @@
+package realtime_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/client"
+	"github.com/tickroom/tickroom/realtime"
+	"github.com/tickroom/tickroom/realtime/stomp"
+	"github.com/tickroom/tickroom/rooms"
+	"github.com/tickroom/tickroom/rooms/game"
+	"github.com/tickroom/tickroom/schema"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// stompEvent is the JSON body of a room MESSAGE.
+type stompEvent struct {
+	Type     string          `json:"type"`
+	Room     string          `json:"room"`
+	Kind     string          `json:"kind"`
+	Seq      uint64          `json:"seq"`
+	Tick     uint64          `json:"tick"`
+	SentUs   int64           `json:"sent_us"`
+	Member   uint32          `json:"member"`
+	Role     string          `json:"role"`
+	Mode     string          `json:"mode"`
+	Body     json.RawMessage `json:"body"`
+	Snapshot json.RawMessage `json:"snapshot"`
+	Code     string          `json:"code"`
+}
+
+func decodeEvent(t testing.TB, f *stomp.Frame) stompEvent {
+	t.Helper()
+	var ev stompEvent
+	if err := json.Unmarshal(f.Body, &ev); err != nil {
+		t.Fatalf("MESSAGE body %q: %v", f.Body, err)
+	}
+	if ct := header(f, "content-type"); ct != "application/json" {
+		t.Fatalf("content-type %q", ct)
+	}
+	return ev
+}
+
+func TestSTOMPConnectNegotiatesVersion(t *testing.T) {
+	ts := startServer(t, rooms.Config{}, realtime.Config{})
+	for _, tc := range []struct {
+		proto, accept, want string
+	}{
+		{"v12.stomp, v11.stomp, v10.stomp", "1.0,1.1,1.2", "1.2"},
+		{"v12.stomp", "1.1,1.0", "1.1"},
+		{"v11.stomp", "1.1", "1.1"},
+		{"v10.stomp", "", "1.0"}, // no accept-version: a 1.0 client
+	} {
+		c := dialSTOMP(t, ts.url, tc.proto, false)
+		f := &stomp.Frame{Command: stomp.CommandStomp} // STOMP is served as CONNECT
+		if tc.accept != "" {
+			f.Add("accept-version", tc.accept)
+		}
+		f.Add("host", "tickroom")
+		c.send(f)
+		got := c.next()
+		if got.Command != stomp.CommandConnected || header(got, "version") != tc.want {
+			t.Errorf("%s accept-version %q: got %s version %q, want CONNECTED %s", tc.proto, tc.accept, got.Command, header(got, "version"), tc.want)
+		}
+		if header(got, "server") == "" || header(got, "session") == "" || header(got, "heart-beat") != "10000,10000" {
+			t.Errorf("CONNECTED headers %v: want server, session and heart-beat 10000,10000", got.Headers)
+		}
+	}
+
+	// No common version: ERROR with the versions the server speaks, then close.
+	c := dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.sendf(stomp.CommandConnect, "", "accept-version", "2.0")
+	e := c.expectError()
+	if header(e, "version") != "1.2,1.1,1.0" || !strings.Contains(string(e.Body), "Supported protocol versions are 1.0 1.1 1.2") {
+		t.Errorf("ERROR %v %q: want the supported versions", e.Headers, e.Body)
+	}
+
+	// Any frame before CONNECT is an error, as is a second CONNECT.
+	c = dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.sendf(stomp.CommandSubscribe, "", "id", "0", "destination", "/topic/x", "receipt", "r1")
+	e = c.expectError()
+	if header(e, "message") != "not connected" || header(e, "receipt-id") != "r1" {
+		t.Errorf("SUBSCRIBE before CONNECT: ERROR %v", e.Headers)
+	}
+	c = dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect()
+	c.sendf(stomp.CommandConnect, "", "accept-version", "1.2")
+	if e := c.expectError(); header(e, "message") != "already connected" {
+		t.Errorf("second CONNECT: ERROR %v", e.Headers)
+	}
+}
+
+func TestSTOMPHeartBeats(t *testing.T) {
+	ts := startServer(t, rooms.Config{}, realtime.Config{STOMP: realtime.STOMPConfig{HeartBeat: 40 * time.Millisecond}})
+
+	// The client beats every 40 ms and wants the server's every 60 ms: the
+	// agreed intervals are max(40, 60) = 60 ms server to client and
+	// max(40, 40) = 40 ms client to server.
+	c := dialSTOMP(t, ts.url, "v12.stomp", false)
+	got := c.connect("heart-beat", "40,60")
+	if hb := header(got, "heart-beat"); hb != "40,40" {
+		t.Fatalf("CONNECTED heart-beat %q, want the server's offer 40,40", hb)
+	}
+	start := time.Now()
+	for time.Since(start) < 600*time.Millisecond {
+		c.write(t, 0x1, []byte("\n")) // our heart-beat
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Read what arrived meanwhile: heart-beats only, about one per 30-60 ms.
+	c.sendf(stomp.CommandDisconnect, "", "receipt", "bye")
+	c.expectReceipt("bye")
+	beats := c.p.HeartBeats()
+	if beats < 6 || beats > 40 {
+		t.Errorf("server sent %d heart-beats in 600 ms with a 60 ms interval; want about 10-20", beats)
+	}
+	t.Logf("server heart-beats in 600 ms at a 60 ms agreed interval: %d", beats)
+
+	// A client that falls silent is dropped after 2 x 40 ms.
+	c = dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect("heart-beat", "40,0")
+	start = time.Now()
+	e := c.expectError()
+	if header(e, "message") != "heart-beat timeout" {
+		t.Fatalf("ERROR %v %q, want heart-beat timeout", e.Headers, e.Body)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("silent client dropped after %v", took)
+	}
+	if n := ts.gw.Stats().HeartBeatClosed; n != 1 {
+		t.Errorf("HeartBeatClosed = %d, want 1", n)
+	}
+
+	// heart-beat 0,0: none either way, and silence is fine.
+	c = dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect("heart-beat", "0,0")
+	c.quiet(300 * time.Millisecond)
+}
+
+// stompRoom subscribes c to room (or "*" with kind arena) and returns the
+// joined event.
+func stompJoin(t testing.TB, c *stompConn, subID, room string, headers ...string) stompEvent {
+	t.Helper()
+	h := append([]string{"id", subID, "destination", "/topic/rooms/" + room, "receipt", "join-" + subID}, headers...)
+	c.sendf(stomp.CommandSubscribe, "", h...)
+	c.expectReceipt("join-" + subID)
+	m := c.expectMessage()
+	if header(m, "subscription") != subID {
+		t.Fatalf("joined MESSAGE subscription %q, want %q", header(m, "subscription"), subID)
+	}
+	ev := decodeEvent(t, m)
+	if ev.Type != "joined" || ev.Member == 0 {
+		t.Fatalf("first MESSAGE %+v, want joined", ev)
+	}
+	if header(m, "destination") != "/topic/rooms/"+ev.Room || header(m, "seq") != strconv.FormatUint(ev.Seq, 10) {
+		t.Fatalf("joined MESSAGE headers %v", m.Headers)
+	}
+	return ev
+}
+
+func TestSTOMPRoomSubscriptionStreamsAndTakesInputs(t *testing.T) {
+	ts := startServer(t, rooms.Config{TickRates: map[string]int{"arena": 60}}, realtime.Config{})
+	c := dialSTOMP(t, ts.url, "v12.stomp", true)
+	c.connect()
+	j := stompJoin(t, c, "sub-0", "*", "kind", "arena")
+	if j.Kind != "arena" || j.Role != "player" || j.Mode != "fresh" || len(j.Snapshot) == 0 {
+		t.Fatalf("joined %+v", j)
+	}
+	var snap []json.RawMessage
+	if err := json.Unmarshal(j.Snapshot, &snap); err != nil || len(snap) != 3 {
+		t.Fatalf("snapshot %s: want [width,height,players]", j.Snapshot)
+	}
+
+	// Inputs as JSON go to the room as msgpack; the updates show them.
+	for i := 1; i <= 5; i++ {
+		c.sendf(stomp.CommandSend, fmt.Sprintf("[1,0,%d]", i), "destination", "/app/rooms/"+j.Room, "content-type", "application/json")
+	}
+	seq := j.Seq
+	var lastInput uint32
+	for lastInput < 5 {
+		m := c.expectMessage()
+		ev := decodeEvent(t, m)
+		if ev.Seq != seq+1 {
+			t.Fatalf("seq %d after %d", ev.Seq, seq)
+		}
+		seq = ev.Seq
+		if header(m, "subscription") != "sub-0" || header(m, "message-id") == "" || header(m, "seq") != strconv.FormatUint(ev.Seq, 10) {
+			t.Fatalf("MESSAGE headers %v", m.Headers)
+		}
+		if ev.Type != "update" {
+			continue
+		}
+		var body []json.RawMessage
+		if err := json.Unmarshal(ev.Body, &body); err != nil || len(body) != 2 {
+			t.Fatalf("update body %s: want [players,gone]", ev.Body)
+		}
+		var players [][4]float64
+		_ = json.Unmarshal(body[0], &players)
+		for _, p := range players {
+			if uint32(p[0]) == j.Member {
+				lastInput = uint32(p[3])
+			}
+		}
+	}
+	if c.compressed == 0 {
+		t.Errorf("no MESSAGE came compressed on a deflate connection (%d frames)", c.frames)
+	}
+
+	// A spectator may not send inputs: with /user/queue/errors subscribed
+	// it is told there and stays connected.
+	s := dialSTOMP(t, ts.url, "v12.stomp", false)
+	s.connect()
+	s.sendf(stomp.CommandSubscribe, "", "id", "errors", "destination", "/user/queue/errors")
+	stompJoin(t, s, "room", j.Room, "role", "spectator")
+	s.sendf(stomp.CommandSend, "[0,1,1]", "destination", "/app/rooms/"+j.Room, "receipt", "in")
+	for {
+		f := s.next()
+		if f.Command == stomp.CommandMessage && header(f, "subscription") == "errors" {
+			var e struct{ Code, Message, Destination string }
+			_ = json.Unmarshal(f.Body, &e)
+			if e.Code != "not_allowed" || e.Destination != "/app/rooms/"+j.Room {
+				t.Fatalf("error MESSAGE %s", f.Body)
+			}
+			break
+		}
+	}
+
+	// UNSUBSCRIBE leaves the room: the player sees the spectator leave, and
+	// the spectator gets no more room MESSAGEs after the receipt.
+	s.sendf(stomp.CommandUnsubscribe, "", "id", "room", "receipt", "unsub")
+	for f := s.next(); header(f, "receipt-id") != "unsub"; f = s.next() {
+	}
+	for {
+		ev := decodeEvent(t, c.expectMessage())
+		if ev.Type == "member_left" && ev.Role == "spectator" {
+			break
+		}
+	}
+	s.quiet(200 * time.Millisecond)
+}
+
+// TestSTOMPAndBinaryMembersSeeTheSameStream: a binary member and STOMP
+// members (1.2 with deflate, 1.0 plain) of one arena room receive the same
+// seq sequence with the same values.
+func TestSTOMPAndBinaryMembersSeeTheSameStream(t *testing.T) {
+	ts := startServer(t, rooms.Config{TickRates: map[string]int{"arena": 60}}, realtime.Config{})
+	ctx := ctxT(t, 10*time.Second)
+	b := ts.dial(t, client.Options{})
+	jb, err := b.Create(ctx, "arena", schema.RolePlayer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb := collect(b, jb.Room, jb.Seq)
+
+	s12 := dialSTOMP(t, ts.url, "v12.stomp", true)
+	s12.connect()
+	j12 := stompJoin(t, s12, "a", jb.Room)
+	s10 := dialSTOMP(t, ts.url, "v10.stomp", false)
+	s10.connect("accept-version", "1.0")
+	j10 := stompJoin(t, s10, "b", jb.Room, "role", "spectator")
+
+	for i := 1; i <= 30; i++ {
+		if err := b.Input(jb.Room, game.Input{DX: 1, DY: int8(i % 2), Seq: uint32(i)}); err != nil {
+			t.Fatal(err)
+		}
+		s12.sendf(stomp.CommandSend, fmt.Sprintf("[-1,0,%d]", i), "destination", "/app/rooms/"+jb.Room)
+		time.Sleep(5 * time.Millisecond)
+	}
+	read := func(c *stompConn, from uint64, n int) map[uint64]stompEvent {
+		out := map[uint64]stompEvent{}
+		seq := from
+		for len(out) < n {
+			ev := decodeEvent(t, c.expectMessage())
+			if ev.Seq != seq+1 {
+				t.Fatalf("STOMP %s: seq %d after %d", c.v, ev.Seq, seq)
+			}
+			seq = ev.Seq
+			out[ev.Seq] = ev
+		}
+		return out
+	}
+	from := j10.Seq // the later join: both STOMP members have everything after it
+	e12 := read(s12, j12.Seq, 40+int(j10.Seq-j12.Seq))
+	e10 := read(s10, j10.Seq, 40)
+	kb.waitSeq(t, from+40)
+	kb.checkClean(t, "binary")
+
+	kb.mu.Lock()
+	defer kb.mu.Unlock()
+	for seq := from + 1; seq <= from+40; seq++ {
+		m, err := schema.Decode(kb.bySeq[seq])
+		if err != nil {
+			t.Fatalf("binary seq %d: %v", seq, err)
+		}
+		var typ string
+		var body msgpack.RawMessage
+		switch m := m.(type) {
+		case *schema.Update:
+			typ, body = "update", m.Body
+		case *schema.MemberEvent:
+			typ, body = "member_"+map[bool]string{true: "joined", false: "left"}[m.Event == schema.EventMemberJoined], m.Body
+		}
+		want := normalize(t, msgpackToAny(t, body))
+		for name, ev := range map[string]stompEvent{"1.2": e12[seq], "1.0": e10[seq]} {
+			if ev.Type != typ {
+				t.Fatalf("seq %d: STOMP %s has %q, binary %q", seq, name, ev.Type, typ)
+			}
+			var got any
+			if err := json.Unmarshal(ev.Body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("seq %d: STOMP %s body %s, binary %v", seq, name, ev.Body, want)
+			}
+		}
+	}
+	t.Logf("seqs %d..%d identical for binary, STOMP 1.2 (deflate, %d of %d frames compressed) and STOMP 1.0", from+1, from+40, s12.compressed, s12.frames)
+}
+
+func msgpackToAny(t testing.TB, b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	var v any
+	if err := msgpack.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// normalize passes v through JSON, as a STOMP body is read.
+func normalize(t testing.TB, v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
