@@ -13,9 +13,9 @@ import (
 // broken ones).
 type stompConn struct {
 	*rawConn
-	t      testing.TB
-	p      *stomp.Parser
-	v      stomp.Version
+	t          testing.TB
+	p          *stomp.Parser
+	v          stomp.Version
 	frames     int // WebSocket messages received
 	compressed int // of which compressed (RSV1)
 }
