@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -15,26 +16,32 @@ const maxBatch = 32
 // connection costs no goroutine beyond gws's reader. Frames are written in
 // the order they were pushed, each whole.
 type outbox struct {
-	mu      sync.Mutex // protects the fields below
-	ring    []entry    // grows by doubling up to maxLen
-	head, n int
-	bytes   int // bytes of the queued frames (as they will be written)
-	running bool
-	closed  bool
-	lastID  uint64 // the last message id given to a headed entry
+	// The fields a push touches come first, to share one cache line.
+	mu               sync.Mutex // protects the fields below, to lastID
+	ring             []*wire    // grows by doubling up to maxLen
+	head, n          int
+	bytes            int   // bytes of the queued frames (as they will be written)
+	maxLen, maxBytes int32 // fixed by init
+	running          bool
+	closed           bool
+	lastID           uint64 // the last message id given to a headed entry
+	// tags runs parallel to ring once a spliced wire is pushed (STOMP
+	// sessions only): the header and message id of each spliced entry. A
+	// binary session's ring stays a ring of pointers.
+	tags []tag
 
-	maxLen, maxBytes int
-	deflate          bool
-	conn             net.Conn
+	deflate bool
+	conn    net.Conn
 
 	// writingSince is when the writer's current write began (Unix nanos),
 	// 0 between writes. The gateway's watchdog reads it to find sockets that
 	// accept nothing; deadlines are not used, since one left on the socket
 	// would also fail gws's own later writes (pongs, close frames).
 	writingSince atomic.Int64
-	// lastWrite is when the writer last finished a write (Unix nanos); STOMP
-	// heart-beats are due when it is old.
-	lastWrite atomic.Int64
+	// writes counts the writer's completed writes; a STOMP heart-beat is
+	// due when it has not moved for a while (a counter, so that the writer
+	// reads no clock for it).
+	writes atomic.Uint64
 
 	// start runs the writer; it is bound once so that starting a writer
 	// allocates nothing ("go o.start()" with a bound func has no closure).
@@ -47,17 +54,28 @@ type outbox struct {
 	// instruction queued by pushClose.
 	onClose func(code uint16, reason []byte)
 
-	taken   [maxBatch]entry // the writer's current batch
-	batch   [2 * maxBatch][]byte
-	heads   []byte // the framed per-member heads of the batch's spliced entries
-	scratch []byte // one head being built
-	bufs    net.Buffers
+	taken [maxBatch]*wire // the writer's current batch
+	batch [maxBatch][]byte
+	bufs  net.Buffers
 }
 
-// entry is one queued frame: a wire, and for a spliced wire the header that
-// completes it for this member, with the message id it was given.
-type entry struct {
-	w  *wire
+// spliceBuffers is the working memory of a writer whose batch holds spliced
+// entries (two slices each). Such writers take one from a pool while they
+// run, so that it costs the binary protocol's connections nothing.
+type spliceBuffers struct {
+	taken   [maxBatch]tag // the tags of the batch's entries
+	batch   [2 * maxBatch][]byte
+	heads   []byte           // the framed per-member heads of the batch's spliced entries
+	scratch []byte           // one head being built
+	ends    [maxBatch]int    // end of each entry's framed head in heads
+	tails   [maxBatch][]byte // the tail written after each spliced entry's head
+}
+
+var spliceBuffersPool = sync.Pool{New: func() any { return new(spliceBuffers) }}
+
+// tag completes a queued spliced wire for this member: the header that
+// supplies its head, and the message id it was given.
+type tag struct {
 	h  header
 	id uint64
 }
@@ -74,7 +92,7 @@ type header interface {
 
 func (o *outbox) init(conn net.Conn, deflate bool, maxLen, maxBytes int) {
 	o.conn, o.deflate = conn, deflate
-	o.maxLen, o.maxBytes = maxLen, maxBytes
+	o.maxLen, o.maxBytes = int32(min(maxLen, math.MaxInt32-1)), int32(min(maxBytes, math.MaxInt32))
 	o.start = o.write
 }
 
@@ -104,19 +122,24 @@ func (o *outbox) pushHeaded(w *wire, h header, lowWater bool) (pushResult, uint6
 		o.mu.Unlock()
 		return discarded, 0
 	}
-	if o.n >= o.maxLen || o.bytes+size > o.maxBytes || (lowWater && !o.lowWaterLocked()) {
+	if o.n >= int(o.maxLen) || o.bytes+size > int(o.maxBytes) || (lowWater && !o.lowWaterLocked()) {
 		o.mu.Unlock()
 		return full, 0
 	}
 	if o.n == len(o.ring) {
 		o.grow()
 	}
-	e := entry{w: w, h: h}
+	i := (o.head + o.n) % len(o.ring)
+	o.ring[i] = w
+	var id uint64
 	if h != nil {
+		if o.tags == nil {
+			o.tags = make([]tag, len(o.ring))
+		}
 		o.lastID++
-		e.id = o.lastID
+		id = o.lastID
+		o.tags[i] = tag{h: h, id: id}
 	}
-	o.ring[(o.head+o.n)%len(o.ring)] = e
 	o.n++
 	o.bytes += size
 	startWriter := !o.running
@@ -125,7 +148,7 @@ func (o *outbox) pushHeaded(w *wire, h header, lowWater bool) (pushResult, uint6
 	if startWriter {
 		go o.start()
 	}
-	return pushed, e.id
+	return pushed, id
 }
 
 // idle reports whether nothing is queued or being written.
@@ -142,7 +165,7 @@ func (o *outbox) lowWater() bool {
 	return o.lowWaterLocked()
 }
 
-func (o *outbox) lowWaterLocked() bool { return o.n <= o.maxLen/2 && o.bytes <= o.maxBytes/2 }
+func (o *outbox) lowWaterLocked() bool { return o.n <= int(o.maxLen)/2 && o.bytes <= int(o.maxBytes)/2 }
 
 // stalledSince returns when the write in progress began, or the zero time.
 func (o *outbox) stalledSince() time.Time {
@@ -164,7 +187,7 @@ func (o *outbox) pushClose(code uint16, reason string) {
 	if o.n == len(o.ring) {
 		o.grow()
 	}
-	o.ring[(o.head+o.n)%len(o.ring)] = entry{w: w}
+	o.ring[(o.head+o.n)%len(o.ring)] = w
 	o.n++
 	startWriter := !o.running
 	o.running = true
@@ -178,15 +201,23 @@ func (o *outbox) pushClose(code uint16, reason string) {
 // instruction past maxLen). Lock is held on entry.
 func (o *outbox) grow() {
 	size := max(8, 2*len(o.ring))
-	size = min(size, o.maxLen+1)
+	size = min(size, int(o.maxLen)+1)
 	if size <= len(o.ring) {
 		size = len(o.ring) + 1
 	}
-	ring := make([]entry, size)
-	for i := 0; i < o.n; i++ {
-		ring[i] = o.ring[(o.head+i)%len(o.ring)]
+	ring := make([]*wire, size)
+	var tags []tag
+	if o.tags != nil {
+		tags = make([]tag, size)
 	}
-	o.ring, o.head = ring, 0
+	for i := 0; i < o.n; i++ {
+		j := (o.head + i) % len(o.ring)
+		ring[i] = o.ring[j]
+		if tags != nil {
+			tags[i] = o.tags[j]
+		}
+	}
+	o.ring, o.tags, o.head = ring, tags, 0
 }
 
 // close stops the outbox: queued frames are dropped, later pushes discarded.
@@ -194,7 +225,11 @@ func (o *outbox) close() {
 	o.mu.Lock()
 	o.closed = true
 	for i := 0; i < o.n; i++ {
-		o.ring[(o.head+i)%len(o.ring)] = entry{}
+		j := (o.head + i) % len(o.ring)
+		o.ring[j] = nil
+		if o.tags != nil {
+			o.tags[j] = tag{}
+		}
 	}
 	o.head, o.n, o.bytes = 0, 0, 0
 	o.mu.Unlock()
@@ -216,6 +251,12 @@ func (o *outbox) queued() (frames, bytes int) {
 // write is the writer goroutine: it takes up to maxBatch frames at a time
 // and writes them with one writev, until the outbox is empty.
 func (o *outbox) write() {
+	var sb *spliceBuffers // taken from the pool when a batch needs it
+	defer func() {
+		if sb != nil {
+			spliceBuffersPool.Put(sb)
+		}
+	}()
 	for {
 		o.mu.Lock()
 		if o.n == 0 || o.closed {
@@ -225,34 +266,53 @@ func (o *outbox) write() {
 		}
 		var closeWire *wire
 		k, size := 0, 0
+		tagged := o.tags != nil
+		if tagged && sb == nil {
+			sb = spliceBuffersPool.Get().(*spliceBuffers)
+		}
 		for k < maxBatch && o.n > 0 {
-			e := o.ring[o.head]
-			o.ring[o.head] = entry{}
+			w := o.ring[o.head]
+			o.ring[o.head] = nil
+			if tagged {
+				sb.taken[k] = o.tags[o.head]
+				o.tags[o.head] = tag{}
+			}
 			o.head = (o.head + 1) % len(o.ring)
 			o.n--
-			if e.w.closeCode != 0 {
-				closeWire = e.w
+			if w.closeCode != 0 {
+				closeWire = w
 				break
 			}
-			o.taken[k] = e
+			o.taken[k] = w
 			k++
-			size += len(e.w.plain)
 		}
 		o.mu.Unlock()
 
 		if k > 0 {
 			// Compress (at most once per shared wire) outside the lock, so
 			// that the room pushing the next frame never waits for it.
-			bufs := o.frames(o.taken[:k])
+			var bufs [][]byte
+			if tagged {
+				for _, w := range o.taken[:k] {
+					size += len(w.plain)
+				}
+				bufs = o.splicedFrames(sb, o.taken[:k])
+				clear(sb.taken[:k])
+			} else {
+				for i, w := range o.taken[:k] {
+					o.batch[i] = w.frame(o.deflate)
+					size += len(w.plain)
+				}
+				bufs = o.batch[:k:k]
+			}
 			clear(o.taken[:k])
 			o.bufs = bufs
 			var err error
 			if len(bufs) > 0 {
 				o.writingSince.Store(time.Now().UnixNano())
 				_, err = o.bufs.WriteTo(o.conn)
-				now := time.Now().UnixNano()
 				o.writingSince.Store(0)
-				o.lastWrite.Store(now)
+				o.writes.Add(1)
 			}
 			clear(bufs)
 			if err != nil {
@@ -280,32 +340,32 @@ func (o *outbox) write() {
 	}
 }
 
-// frames returns the byte slices to write for a batch: one per plain entry,
-// and for a spliced one its WebSocket header and head (built into o.heads)
-// followed by the shared tail. Entries whose header was dropped are skipped.
-func (o *outbox) frames(batch []entry) [][]byte {
-	o.heads = o.heads[:0]
-	var ends [maxBatch]int     // end of each entry's framed head in o.heads
-	var tails [maxBatch][]byte // the tail of each spliced entry written
-	for i, e := range batch {
-		if e.h != nil && !e.h.dropped() {
-			o.scratch = e.h.appendHead(o.scratch[:0], e.id)
-			o.heads, tails[i] = e.w.splice(o.heads, o.scratch, o.deflate)
+// splicedFrames returns the byte slices to write for the batch ws of a
+// session with tagged entries: one per plain wire, and for a spliced one its
+// WebSocket header and head (built into sb.heads) followed by the shared
+// tail. Entries whose header was dropped are skipped.
+func (o *outbox) splicedFrames(sb *spliceBuffers, ws []*wire) [][]byte {
+	sb.heads = sb.heads[:0]
+	for i, w := range ws {
+		if t := sb.taken[i]; t.h != nil && !t.h.dropped() {
+			sb.scratch = t.h.appendHead(sb.scratch[:0], t.id)
+			sb.heads, sb.tails[i] = w.splice(sb.heads, sb.scratch, o.deflate)
 		}
-		ends[i] = len(o.heads)
+		sb.ends[i] = len(sb.heads)
 	}
-	// o.heads may have moved while it grew: slice it only now.
+	// sb.heads may have moved while it grew: slice it only now.
 	n, start := 0, 0
-	for i, e := range batch {
+	for i, w := range ws {
 		switch {
-		case e.h == nil:
-			o.batch[n] = e.w.frame(o.deflate)
+		case sb.taken[i].h == nil:
+			sb.batch[n] = w.frame(o.deflate)
 			n++
-		case tails[i] != nil:
-			o.batch[n], o.batch[n+1] = o.heads[start:ends[i]:ends[i]], tails[i]
+		case sb.tails[i] != nil:
+			sb.batch[n], sb.batch[n+1] = sb.heads[start:sb.ends[i]:sb.ends[i]], sb.tails[i]
 			n += 2
 		}
-		start = ends[i]
+		start = sb.ends[i]
 	}
-	return o.batch[:n:n]
+	clear(sb.tails[:len(ws)])
+	return sb.batch[:n:n]
 }

@@ -17,14 +17,16 @@ import (
 // serves as the connection's gws.SessionStorage, so that finding the session
 // of a *gws.Conn costs no map.
 type session struct {
+	// out comes first: its hot fields then share a cache line (a push per
+	// member per tick touches them).
+	out        outbox
 	gw         *Gateway
 	conn       *gws.Conn
-	id         uint64 // numbers the gateway's connections from 1
 	proto      schema.Protocol
-	st         *stompState // nil unless proto is ProtoSTOMP
 	deflate    bool
-	out        outbox
 	closeBegun atomic.Bool // a close is under way: inbound messages are ignored
+	id         uint64      // numbers the gateway's connections from 1
+	st         *stompState // nil unless proto is ProtoSTOMP
 
 	mu        sync.Mutex             // protects the fields below
 	rooms     map[string]*membership // rooms joined

@@ -24,6 +24,7 @@ type stompState struct {
 	// client and client to server; zero means none.
 	sendEvery, recvEvery time.Duration
 	lastRead             atomic.Int64               // Unix nanos of the last inbound data
+	writesSeen           uint64                     // the outbox's write count at the last heart-beat check; timer only
 	timer                atomic.Pointer[time.Timer] // CONNECT deadline, then heart-beats
 
 	// Used by the reader goroutine only.
@@ -306,7 +307,7 @@ func heartBeatCheck(send, recv time.Duration) time.Duration {
 var heartBeatWire = newWire(finText, []byte(stomp.HeartBeat), 1<<30)
 
 // stompHeartBeat runs on its timer: it sends a heart-beat when the server
-// has written nothing for half the send interval, and gives up on a client
+// has written nothing since the last check, and gives up on a client
 // that has sent nothing for HeartBeatTolerance receive intervals.
 func (s *session) stompHeartBeat() {
 	if s.closeBegun.Load() {
@@ -323,8 +324,13 @@ func (s *session) stompHeartBeat() {
 			return
 		}
 	}
-	if st.sendEvery > 0 && s.out.idle() && now.Sub(time.Unix(0, s.out.lastWrite.Load())) >= st.sendEvery/2 {
+	// The timer runs at most every half send interval: a check that finds
+	// no write since the one before sends a beat, so that no more than one
+	// interval passes without one.
+	if writes := s.out.writes.Load(); st.sendEvery > 0 && writes == st.writesSeen && s.out.idle() {
 		s.out.push(heartBeatWire, false)
+	} else {
+		st.writesSeen = writes
 	}
 	st.timer.Load().Reset(heartBeatCheck(st.sendEvery, st.recvEvery))
 }
