@@ -53,6 +53,16 @@ func TestSTOMPBrokerTopicDeliversToEverySubscriberInOrder(t *testing.T) {
 		}
 	}
 
+	// A body that is not UTF-8 cannot travel in a text frame: it goes in a
+	// binary one (and everything else in text).
+	raw := []byte{0x00, 0x01, 0x02, 0xff, 0x00}
+	pub.send(&stomp.Frame{Command: stomp.CommandSend, Headers: []stomp.Header{{Key: "destination", Value: "/topic/chat"}}, Body: raw})
+	for _, c := range subs {
+		if m := c.expectMessage(); !bytes.Equal(m.Body, raw) || c.binary != 1 {
+			t.Fatalf("STOMP %s: body % x in %d binary frames, want % x in 1", c.v, m.Body, c.binary, raw)
+		}
+	}
+
 	// 300 messages in bursts of 100 (a burst far beyond the outbound queue
 	// of a subscriber that reads nothing meanwhile is a slow consumer).
 	const n, burst = 300, 100
@@ -88,8 +98,8 @@ func TestSTOMPBrokerTopicDeliversToEverySubscriberInOrder(t *testing.T) {
 		}
 	}
 	st := ts.gw.Stats().Broker
-	if st.PublishedCount != n+3 || st.DeliveredCount != 4*(n+2) || st.UnroutedCount != 1 || st.Topics != 1 {
-		t.Errorf("broker stats %+v; want %d published, %d delivered, 1 unrouted, 1 topic", st, n+3, 4*(n+2))
+	if st.PublishedCount != n+4 || st.DeliveredCount != 4*(n+3) || st.UnroutedCount != 1 || st.Topics != 1 {
+		t.Errorf("broker stats %+v; want %d published, %d delivered, 1 unrouted, 1 topic", st, n+4, 4*(n+3))
 	}
 	if subs[0].compressed != 1 || subs[1].compressed != 0 {
 		t.Errorf("compressed frames: %d of %d with deflate (want the large one), %d without", subs[0].compressed, subs[0].frames, subs[1].compressed)

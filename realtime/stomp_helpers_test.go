@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tickroom/tickroom/realtime/stomp"
 )
@@ -18,6 +19,7 @@ type stompConn struct {
 	v          stomp.Version
 	frames     int // WebSocket messages received
 	compressed int // of which compressed (RSV1)
+	binary     int // of which binary (opcode 2) rather than text
 }
 
 // dialSTOMP opens a WebSocket offering the given subprotocols and, with
@@ -61,14 +63,18 @@ func (c *stompConn) connect(headers ...string) *stomp.Frame {
 	return got
 }
 
-// send writes f as one text message.
+// send writes f as one text message, or binary when it is not UTF-8.
 func (c *stompConn) send(f *stomp.Frame) {
 	c.t.Helper()
 	b, err := stomp.AppendFrame(nil, f, c.v)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	c.write(c.t, 0x1, b)
+	if utf8.Valid(b) {
+		c.write(c.t, 0x1, b)
+	} else {
+		c.write(c.t, 0x2, b)
+	}
 }
 
 // sendf builds and sends a frame: command, header pairs, and a body.
@@ -114,6 +120,9 @@ func (c *stompConn) nextOrClose() (*stomp.Frame, []byte) {
 			c.frames++
 			if wf.rsv1 {
 				c.compressed++
+			}
+			if wf.opcode == 0x2 {
+				c.binary++
 			}
 			c.p.Feed(wf.message(c.t))
 		}

@@ -342,7 +342,7 @@ func (s *session) stompPush(f *stomp.Frame) {
 		s.gw.log.Error("realtime: encode STOMP frame", "command", f.Command, "err", err)
 		return
 	}
-	if s.out.push(newWire(finText, b, s.gw.cfg.DeflateThreshold), false) == full {
+	if s.out.push(newWire(textOrBinary(b), b, s.gw.cfg.DeflateThreshold), false) == full {
 		s.gw.c.slowClosed.Add(1)
 		s.closeNow(CloseSlowConsumer, "slow consumer: outbound queue full")
 	}

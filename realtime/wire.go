@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -49,10 +50,22 @@ func newWire(first byte, payload []byte, threshold int) *wire {
 	return &wire{first: first, payload: payload, plain: plain, threshold: threshold}
 }
 
-// newSplicedWire returns the shared tail of text messages that each member
-// completes with a head of its own. The wire keeps tail.
+// newSplicedWire returns the shared tail of messages that each member
+// completes with a head of its own (valid UTF-8 by itself). The wire keeps
+// tail. See textOrBinary for the opcode.
 func newSplicedWire(tail []byte, threshold int) *wire {
-	return &wire{first: finText, payload: tail, plain: tail, threshold: threshold, spliced: true}
+	return &wire{first: textOrBinary(tail), payload: tail, plain: tail, threshold: threshold, spliced: true}
+}
+
+// textOrBinary returns the first byte of a STOMP message's frame: text, as
+// STOMP clients expect, unless the message is not valid UTF-8 (a SEND's
+// binary body passed on), which a text frame must be (RFC 6455 §5.6;
+// clients fail the connection otherwise).
+func textOrBinary(msg []byte) byte {
+	if utf8.Valid(msg) {
+		return finText
+	}
+	return finBinary
 }
 
 // frame returns the bytes to write to a session that did (deflate) or did not
