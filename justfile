@@ -15,7 +15,7 @@ test:
 ci:
     bash .ci/run
 
-# Hot-path benchmarks: one arena tick with 10 and 1,000 real members, the engine alone, idle connection memory
+# Hot-path benchmarks: one arena tick with 10 and 1,000 real members (binary and STOMP), the engine alone, idle connection memory
 bench:
     go test -run '^$' -bench 'ArenaTick|IdleConnectionMemory' -benchmem ./realtime
     go test -run '^$' -bench 'Tick' -benchmem ./rooms
@@ -24,9 +24,14 @@ bench:
 demo BOTS="8" SPECTATORS="20" DURATION="10s":
     go run ./services/arenabot -bots {{BOTS}} -spectators {{SPECTATORS}} -duration {{DURATION}}
 
-# Fuzz the binary protocol's decoder (corpus in schema/testdata/fuzz)
+# Fuzz the binary protocol's decoder and the STOMP frame parser (corpora in */testdata/fuzz)
 fuzz TIME="60s":
     go test ./schema -run '^$' -fuzz FuzzDecode -fuzztime {{TIME}}
+    go test ./realtime/stomp -run '^$' -fuzz FuzzParser -fuzztime {{TIME}}
+
+# The STOMP conformance suite: the real @stomp/stompjs client against a live tickroomd (needs node, npm)
+stompjs:
+    go test -count=1 -run TestStompJSConformance -v ./services/tickroomd
 
 # A local PostgreSQL for the persistence work (Docker; see the README for a Debian install instead)
 db:
