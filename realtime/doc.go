@@ -1,6 +1,8 @@
 // Package realtime is tickroom's connection layer: the WebSocket gateway at
 // /ws (built on gws), subprotocol negotiation, the tickroom.v1 binary
-// protocol, per-connection limits and the outbound path. It knows
+// protocol, the STOMP 1.0–1.2 protocol (sessions, destinations, a pub/sub
+// broker; the frame codec is package stomp), per-connection limits and the
+// outbound path. It knows
 // connections, protocols and limits, never game or market rules: it hands
 // decoded requests to the rooms engine and receives frames back through the
 // rooms.Member interface, which its sessions implement.
@@ -15,6 +17,14 @@
 // writer is running, starts one; the writer writes whole frames straight to
 // the socket. No per-member encoding, compression or allocation happens on
 // the room's goroutine, and nothing there waits on a socket.
+//
+// A STOMP MESSAGE differs per subscriber only in its first lines (command,
+// subscription, message-id, ack). Its wire form is the rest, the "tail",
+// encoded (and compressed) once; Deliver pushes the tail with the
+// subscription as the entry's header, and the writer builds the head and
+// writes head and tail with one writev. Compressed, the head goes first as
+// a stored deflate block, so the tail's compressed bytes follow unchanged.
+// The schema/STOMP.md page is the contract STOMP clients read.
 //
 // gws's own write queue is not used for data: it is unbounded and costs an
 // allocation per message. gws still does the handshake, reading (with

@@ -7,7 +7,8 @@ type Protocol uint8
 const (
 	// ProtoBinary is the msgpack subprotocol tickroom.v1.
 	ProtoBinary Protocol = iota
-	// ProtoSTOMP is STOMP 1.0–1.2 over WebSocket (reserved; see the STOMP issue).
+	// ProtoSTOMP is STOMP 1.0–1.2 over WebSocket (v12.stomp, v11.stomp,
+	// v10.stomp); see STOMP.md.
 	ProtoSTOMP
 	// NumProtocols is the number of protocols; Protocol values are below it.
 	NumProtocols
