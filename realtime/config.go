@@ -77,9 +77,12 @@ type STOMPConfig struct {
 	// MaxTransactionFrames the frames one transaction holds. Zero means 16
 	// and 1024.
 	MaxTransactions, MaxTransactionFrames int
-	// MaxHeaders, MaxHeaderLine and MaxBodySize limit inbound frames (see
-	// stomp.Config). Zero means 64 headers, 8 KiB lines and 64 KiB bodies.
-	MaxHeaders, MaxHeaderLine, MaxBodySize int
+	// MaxHeaders, MaxHeaderLine, MaxHeaderSize and MaxBodySize limit
+	// inbound frames (see stomp.Config). Zero means 64 headers, 8 KiB per
+	// line, 16 KiB of header lines and 64 KiB bodies. A frame must also fit
+	// in MaxMessageBytes when a client sends it as one WebSocket message, as
+	// stomp.js does: a larger message closes the connection with 1009.
+	MaxHeaders, MaxHeaderLine, MaxHeaderSize, MaxBodySize int
 	// ConnectTimeout is how long a STOMP connection may go without sending
 	// CONNECT. Zero means 10 s.
 	ConnectTimeout time.Duration

@@ -52,7 +52,8 @@ func protoErr(message, format string, args ...any) error {
 func (s *session) newSTOMP(v stomp.Version, r *http.Request) {
 	c := s.gw.cfg.STOMP
 	st := &stompState{
-		parser:  stomp.NewParser(stomp.Config{MaxHeaders: c.MaxHeaders, MaxHeaderLine: c.MaxHeaderLine, MaxBodySize: c.MaxBodySize}),
+		parser: stomp.NewParser(stomp.Config{MaxHeaders: c.MaxHeaders, MaxHeaderLine: c.MaxHeaderLine,
+			MaxHeaderSize: c.MaxHeaderSize, MaxBodySize: c.MaxBodySize}),
 		version: v,
 		req:     r,
 	}

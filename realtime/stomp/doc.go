@@ -50,6 +50,7 @@
 //
 //   - MaxHeaders, header entries per frame: 64
 //   - MaxHeaderLine, octets per header line as sent, EOL excluded: 8 KiB
+//   - MaxHeaderSize, octets of a frame's header lines together: 16 KiB
 //   - MaxBodySize, octets per body: 64 KiB
 //
 // A command line longer than the longest command is refused at once, so a

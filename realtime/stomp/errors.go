@@ -15,6 +15,9 @@ var (
 	ErrTooManyHeaders = errors.New("stomp: too many headers")
 	// ErrHeaderTooLong: a header line is longer than Config.MaxHeaderLine.
 	ErrHeaderTooLong = errors.New("stomp: header line too long")
+	// ErrHeadersTooLarge: a frame's header lines together are longer than
+	// Config.MaxHeaderSize.
+	ErrHeadersTooLarge = errors.New("stomp: headers too large")
 	// ErrBodyTooLarge: a body (or its content-length) is larger than
 	// Config.MaxBodySize.
 	ErrBodyTooLarge = errors.New("stomp: body too large")
@@ -35,7 +38,7 @@ var ErrInvalidFrame = errors.New("stomp: invalid frame")
 // frames and exceeded limits.
 type ParseError struct {
 	// Err is the kind of failure: ErrUnknownCommand, ErrTooManyHeaders,
-	// ErrHeaderTooLong, ErrBodyTooLarge or ErrMalformed.
+	// ErrHeaderTooLong, ErrHeadersTooLarge, ErrBodyTooLarge or ErrMalformed.
 	Err error
 	// Message is a short one-line ASCII description, fit for the message
 	// header of an ERROR frame (after header escaping).

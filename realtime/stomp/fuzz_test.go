@@ -13,7 +13,7 @@ import (
 func fuzzConfig(mode uint8) Config {
 	c := Config{Version: Version(mode % 3), ServerFrames: mode&4 != 0}
 	if mode&8 != 0 {
-		c.MaxHeaders, c.MaxHeaderLine, c.MaxBodySize = 4, 24, 32
+		c.MaxHeaders, c.MaxHeaderLine, c.MaxHeaderSize, c.MaxBodySize = 4, 24, 60, 32
 	}
 	return c
 }
@@ -56,7 +56,7 @@ func FuzzParser(f *testing.F) {
 				t.Fatalf("error %T %v is not a *ParseError", got.err, got.err)
 			}
 			kind := false
-			for _, k := range []error{ErrUnknownCommand, ErrTooManyHeaders, ErrHeaderTooLong, ErrBodyTooLarge, ErrMalformed} {
+			for _, k := range []error{ErrUnknownCommand, ErrTooManyHeaders, ErrHeaderTooLong, ErrHeadersTooLarge, ErrBodyTooLarge, ErrMalformed} {
 				kind = kind || errors.Is(pe, k)
 			}
 			if !kind || pe.Message == "" || pe.Detail == "" || strings.ContainsAny(pe.Message, "\r\n:\\") {

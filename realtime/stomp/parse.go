@@ -10,6 +10,7 @@ import (
 const (
 	DefaultMaxHeaders    = 64       // headers per frame
 	DefaultMaxHeaderLine = 8 << 10  // octets per header line, without its EOL
+	DefaultMaxHeaderSize = 16 << 10 // octets of all header lines of a frame, without EOLs
 	DefaultMaxBodySize   = 64 << 10 // octets per body
 )
 
@@ -40,6 +41,11 @@ type Config struct {
 	// counting its end of line. Zero (or negative) means
 	// DefaultMaxHeaderLine, 8 KiB.
 	MaxHeaderLine int
+	// MaxHeaderSize caps the header lines of one frame together, in octets
+	// as sent, not counting their ends of line, so that a frame cannot hold
+	// MaxHeaders lines of MaxHeaderLine octets each. Zero (or negative)
+	// means DefaultMaxHeaderSize, 16 KiB.
+	MaxHeaderSize int
 	// MaxBodySize caps one body in octets, whether given by content-length
 	// or ended by a NUL. Zero (or negative) means DefaultMaxBodySize, 64 KiB.
 	MaxBodySize int
@@ -97,6 +103,7 @@ type Parser struct {
 	frame         *Frame // the frame being read
 	rules         rules  // its encoding rules
 	lines         int    // header lines read so far, for messages
+	headerBytes   int    // octets of those lines
 	contentLength int    // its content-length, or -1 when it has none
 
 	heartBeats uint64
@@ -111,6 +118,7 @@ func NewParser(c Config) *Parser {
 	}
 	c.MaxHeaders = limit(c.MaxHeaders, DefaultMaxHeaders)
 	c.MaxHeaderLine = limit(c.MaxHeaderLine, DefaultMaxHeaderLine)
+	c.MaxHeaderSize = limit(c.MaxHeaderSize, DefaultMaxHeaderSize)
 	c.MaxBodySize = limit(c.MaxBodySize, DefaultMaxBodySize)
 	return &Parser{cfg: c, version: c.Version}
 }
@@ -277,7 +285,7 @@ func (p *Parser) readCommand() (more bool) {
 	}
 	p.frame = &Frame{Command: cmd}
 	p.rules = rulesFor(p.version, cmd)
-	p.lines = 0
+	p.lines, p.headerBytes = 0, 0
 	p.contentLength = -1
 	p.state = stateHeaders
 	p.r, p.scan = lf+1, lf+1
@@ -327,6 +335,11 @@ func (p *Parser) readHeader() (more bool) {
 	if len(line) > p.cfg.MaxHeaderLine {
 		p.fail(ErrHeaderTooLong, "header line too long", start,
 			"header line %d is longer than the limit of %d octets", n, p.cfg.MaxHeaderLine)
+		return false
+	}
+	if p.headerBytes += len(line); p.headerBytes > p.cfg.MaxHeaderSize {
+		p.fail(ErrHeadersTooLarge, "headers too large", start,
+			"header line %d brings the headers to %d octets, over the limit of %d per frame", n, p.headerBytes, p.cfg.MaxHeaderSize)
 		return false
 	}
 	if len(p.frame.Headers) == p.cfg.MaxHeaders {

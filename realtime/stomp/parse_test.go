@@ -328,6 +328,15 @@ func TestParseLimits(t *testing.T) {
 	parseErr(t, Config{}, "SEND\n"+strings.Repeat("k:v\n", DefaultMaxHeaders+1)+"\n\x00", ErrTooManyHeaders)
 	content := "content-length:" + fmt.Sprint(DefaultMaxBodySize+1)
 	parseErr(t, Config{}, "SEND\n"+content+"\n\n", ErrBodyTooLarge)
+
+	// The header lines together: four 4 KiB lines fit, a fifth does not,
+	// though each is under the line limit and five are under the count.
+	line := "k:" + strings.Repeat("v", DefaultMaxHeaderLine/2-2) + "\n" // 4 KiB as sent
+	parseOne(t, Config{}, "SEND\n"+strings.Repeat(line, 4)+"\n\x00")
+	pe := parseErr(t, Config{}, "SEND\n"+strings.Repeat(line, 5), ErrHeadersTooLarge)
+	if !strings.Contains(pe.Detail, fmt.Sprint(DefaultMaxHeaderSize)) {
+		t.Fatalf("detail %q does not name the limit", pe.Detail)
+	}
 }
 
 func TestParseMalformed(t *testing.T) {
