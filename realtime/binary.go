@@ -76,12 +76,18 @@ func (s *session) bad(req uint32, code schema.ErrorCode, msg string) {
 
 // reserveJoin records a join in flight and returns its token, or refuses it
 // when the connection is in (or joining) room already, or in too many rooms.
-// room is "" for JoinOrCreate and Create, whose room is not known yet.
-func (s *session) reserveJoin(room string) (uint64, error) {
+// room is "" for JoinOrCreate and Create, whose room is not known yet. With
+// pastLeaving a membership whose Leave is on its way does not count (STOMP:
+// UNSUBSCRIBE then SUBSCRIBE with last-seq; each subscription holds its own
+// membership, so the old one's Left cannot end the new one).
+func (s *session) reserveJoin(room string, pastLeaving bool) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if room != "" {
-		_, in := s.rooms[room]
+		m, in := s.rooms[room]
+		if in && pastLeaving && m.leaving {
+			in = false
+		}
 		for _, r := range s.pending {
 			in = in || r == room
 		}
@@ -108,7 +114,7 @@ func (s *session) dropJoin(token uint64) {
 }
 
 func (s *session) join(req uint32, room string, role schema.Role, lastSeq uint64) error {
-	token, err := s.reserveJoin(room)
+	token, err := s.reserveJoin(room, false)
 	if err != nil {
 		return err
 	}
@@ -120,7 +126,7 @@ func (s *session) join(req uint32, room string, role schema.Role, lastSeq uint64
 }
 
 func (s *session) joinOrCreate(req uint32, kind string, opts map[string]any, role schema.Role, create bool) error {
-	token, err := s.reserveJoin("")
+	token, err := s.reserveJoin("", false)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ type broker struct {
 	mu     sync.Mutex        // protects topics, and each topic's subs with that topic's mu
 	topics map[string]*topic // by destination
 
-	published, delivered, unrouted atomic.Uint64
+	published, delivered, unrouted, skipped atomic.Uint64
 }
 
 // topic is one destination's subscriptions. Its mu is held through a
@@ -38,6 +38,9 @@ type BrokerStats struct {
 	PublishedCount uint64 `json:"published"`
 	DeliveredCount uint64 `json:"delivered"`
 	UnroutedCount  uint64 `json:"unrouted"` // SENDs to a topic nobody subscribed to
+	// SkippedCount counts deliveries left out because the message has a
+	// header the subscriber's STOMP 1.0 cannot carry (a line feed in a value).
+	SkippedCount uint64 `json:"skipped"`
 }
 
 func (b *broker) subscribe(dest string, sub *stompSub) {
@@ -113,11 +116,16 @@ func (b *broker) publish(dest string, f *stomp.Frame) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, sub := range t.subs {
+		if sub.s.closeBegun.Load() {
+			continue // on its way out (its ERROR, say, is queued)
+		}
 		switch sub.deliver(ws[sub.version], false, false) {
 		case pushed:
 			b.delivered.Add(1)
 		case full:
 			sub.s.slowClose()
+		case inexpressible:
+			b.skipped.Add(1)
 		case ackWindowFull:
 			sub.s.stompFail(nil, protoErr("too many unacknowledged messages",
 				"subscription %q to %s has %d messages awaiting ACK, the most allowed", sub.id, dest, sub.s.gw.cfg.STOMP.MaxUnacked))
@@ -129,5 +137,6 @@ func (b *broker) stats() BrokerStats {
 	b.mu.Lock()
 	n := len(b.topics)
 	b.mu.Unlock()
-	return BrokerStats{Topics: n, PublishedCount: b.published.Load(), DeliveredCount: b.delivered.Load(), UnroutedCount: b.unrouted.Load()}
+	return BrokerStats{Topics: n, PublishedCount: b.published.Load(), DeliveredCount: b.delivered.Load(),
+		UnroutedCount: b.unrouted.Load(), SkippedCount: b.skipped.Load()}
 }

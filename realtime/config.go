@@ -77,6 +77,10 @@ type STOMPConfig struct {
 	// MaxTransactionFrames the frames one transaction holds. Zero means 16
 	// and 1024.
 	MaxTransactions, MaxTransactionFrames int
+	// MaxTransactionBytes caps the octets (bodies and headers) of the
+	// frames one session's open transactions hold together. Zero means
+	// 1 MiB.
+	MaxTransactionBytes int
 	// MaxHeaders, MaxHeaderLine, MaxHeaderSize and MaxBodySize limit
 	// inbound frames (see stomp.Config). Zero means 64 headers, 8 KiB per
 	// line, 16 KiB of header lines and 64 KiB bodies. A frame must also fit
@@ -110,5 +114,6 @@ func (c *Config) setDefaults() {
 	st.MaxUnacked = cmp.Or(st.MaxUnacked, 1024)
 	st.MaxTransactions = cmp.Or(st.MaxTransactions, 16)
 	st.MaxTransactionFrames = cmp.Or(st.MaxTransactionFrames, 1024)
+	st.MaxTransactionBytes = cmp.Or(st.MaxTransactionBytes, 1<<20)
 	st.ConnectTimeout = cmp.Or(st.ConnectTimeout, 10*time.Second)
 }

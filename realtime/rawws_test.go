@@ -106,14 +106,23 @@ func (r *rawConn) send(t testing.TB, m schema.Message) {
 // only, which is all the server sends).
 func (r *rawConn) read(t testing.TB) rawFrame {
 	t.Helper()
-	_ = r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	f, err := r.readBy(time.Now().Add(5 * time.Second))
+	if err != nil {
+		t.Fatalf("raw read: %v", err)
+	}
+	return f
+}
+
+// readBy reads the next frame, giving up at deadline.
+func (r *rawConn) readBy(deadline time.Time) (rawFrame, error) {
+	_ = r.c.SetReadDeadline(deadline)
 	var h [2]byte
 	if _, err := io.ReadFull(r.br, h[:]); err != nil {
-		t.Fatalf("raw read header: %v", err)
+		return rawFrame{}, fmt.Errorf("header: %w", err)
 	}
 	f := rawFrame{fin: h[0]&0x80 != 0, rsv1: h[0]&0x40 != 0, opcode: h[0] & 0x0f}
 	if h[1]&0x80 != 0 {
-		t.Fatal("server frame is masked")
+		return f, fmt.Errorf("server frame is masked")
 	}
 	n := uint64(h[1] & 0x7f)
 	switch n {
@@ -128,9 +137,9 @@ func (r *rawConn) read(t testing.TB) rawFrame {
 	}
 	f.payload = make([]byte, n)
 	if _, err := io.ReadFull(r.br, f.payload); err != nil {
-		t.Fatalf("raw read payload: %v", err)
+		return f, fmt.Errorf("payload: %w", err)
 	}
-	return f
+	return f, nil
 }
 
 // message returns the frame's message bytes, inflating a compressed frame.

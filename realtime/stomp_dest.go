@@ -107,9 +107,9 @@ func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, err error) {
 	case subRoom:
 		var token uint64
 		if sub.room == anyRoom {
-			token, err = s.reserveJoin("")
+			token, err = s.reserveJoin("", false)
 		} else {
-			token, err = s.reserveJoin(sub.room)
+			token, err = s.reserveJoin(sub.room, true) // a membership on its way out is no obstacle
 		}
 		if err == nil {
 			jr := rooms.JoinRequest{Member: sub, Protocol: schema.ProtoSTOMP, Role: sub.role, LastSeq: lastSeq, Token: token}
@@ -155,19 +155,20 @@ func (s *session) stompUnsubscribe(f *stomp.Frame) error {
 	s.mu.Lock()
 	sub := st.subs[id]
 	if sub == nil {
+		// Not an error: the subscription may have ended on the server's
+		// side (a refused join), and clients unsubscribe on teardown.
 		s.mu.Unlock()
-		return protoErr("unknown subscription", "UNSUBSCRIBE of subscription %q, which this session does not hold", id)
+		return nil
 	}
 	delete(st.subs, id)
 	var leave *membership
-	if sub.kind == subRoom {
-		if m := s.rooms[sub.room]; m != nil && !m.leaving {
-			m.leaving = true
-			leave = m
-		}
+	if m := sub.m; m != nil && !m.leaving {
+		m.leaving = true
+		leave = m
 	}
-	s.mu.Unlock()
+	// Under the lock: a Joined still queued then sees it and undoes the join.
 	sub.unsubscribed.Store(true)
+	s.mu.Unlock()
 	switch {
 	case leave != nil:
 		leave.room.Leave(leave.id, 0)

@@ -43,7 +43,7 @@ func TestSTOMPBadFramesGetAnErrorAndDisturbNoOne(t *testing.T) {
 		{"unknown destination", "SEND\ndestination:/queue/x\n\nhi\x00", "unknown destination", "/queue/x"},
 		{"subscribe without id", "SUBSCRIBE\ndestination:/topic/x\n\n\x00", "missing id header", ""},
 		{"unknown ack mode", "SUBSCRIBE\nid:1\ndestination:/topic/x\nack:sometimes\n\n\x00", "unknown ack mode", "sometimes"},
-		{"unsubscribe unknown", "UNSUBSCRIBE\nid:nope\nreceipt:u1\n\n\x00", "unknown subscription", "nope"},
+		{"unsubscribe without id", "UNSUBSCRIBE\nreceipt:u1\n\n\x00", "missing id header", ""},
 		{"ack without id", "ACK\n\n\x00", "missing id header", ""},
 		{"commit unknown", "COMMIT\ntransaction:zz\n\n\x00", "unknown transaction", "zz"},
 		{"unknown room, no errors queue", "SUBSCRIBE\nid:1\ndestination:/topic/rooms/nosuchroom\n\n\x00", "unknown_room", "/user/queue/errors"},
@@ -74,9 +74,17 @@ func TestSTOMPBadFramesGetAnErrorAndDisturbNoOne(t *testing.T) {
 		t.Errorf("connections closed after ERROR: %d, want 16", st.PolicyClosedCount)
 	}
 
+	// UNSUBSCRIBE of an id the session does not hold is not an error (the
+	// server may have ended the subscription; clients unsubscribe on
+	// teardown): it gets its receipt and the connection stays.
+	c := dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect()
+	c.sendf(stomp.CommandUnsubscribe, "", "id", "nope", "receipt", "u")
+	c.expectReceipt("u")
+
 	// With /user/queue/errors subscribed, a refused join is a MESSAGE there
 	// and the connection stays.
-	c := dialSTOMP(t, ts.url, "v12.stomp", false)
+	c = dialSTOMP(t, ts.url, "v12.stomp", false)
 	c.connect()
 	c.sendf(stomp.CommandSubscribe, "", "id", "e", "destination", "/user/queue/errors")
 	c.sendf(stomp.CommandSubscribe, "", "id", "1", "destination", "/topic/rooms/nosuchroom", "receipt", "j")
@@ -178,5 +186,68 @@ func TestAuthorizeHookServesBothProtocols(t *testing.T) {
 	}
 	if got := <-seen; got.Token != "good" {
 		t.Errorf("hook saw binary token %q", got.Token)
+	}
+}
+
+// TestSTOMPRefusalsAreBounded: refusals sent to /user/queue/errors count as
+// strikes (each frame served without one forgives one), and a client-ack
+// errors queue that is never acknowledged is bounded too.
+func TestSTOMPRefusalsAreBounded(t *testing.T) {
+	ts := startServer(t, rooms.Config{}, realtime.Config{MaxBadMessages: 5, STOMP: realtime.STOMPConfig{MaxUnacked: 2}})
+	c := dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect()
+	c.sendf(stomp.CommandSubscribe, "", "id", "e", "destination", "/user/queue/errors")
+	for i := 0; i < 8; i++ { // a good frame between refusals keeps the count down
+		c.sendf(stomp.CommandSend, "[1,0,1]", "destination", "/app/rooms/nosuch")
+		c.expectMessage()
+		c.sendf(stomp.CommandSend, "x", "destination", "/topic/t", "receipt", "ok")
+		c.expectReceipt("ok")
+	}
+	for i := 0; i < 4; i++ {
+		c.sendf(stomp.CommandSend, "[1,0,1]", "destination", "/app/rooms/nosuch")
+		c.expectMessage()
+	}
+	c.sendf(stomp.CommandSend, "[1,0,1]", "destination", "/app/rooms/nosuch")
+	if e := c.expectError(); header(e, "message") != "too many errors" {
+		t.Fatalf("fifth refusal in a row: ERROR %v %q", e.Headers, e.Body)
+	}
+
+	c = dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect()
+	c.sendf(stomp.CommandSubscribe, "", "id", "e", "destination", "/user/queue/errors", "ack", "client-individual")
+	for i := 0; i < 4; i++ { // twice MaxUnacked: replies may run past the window, not without end
+		c.sendf(stomp.CommandSend, "[1,0,1]", "destination", "/app/rooms/nosuch")
+		c.expectMessage()
+		c.sendf(stomp.CommandSend, "x", "destination", "/topic/t")
+	}
+	c.sendf(stomp.CommandSend, "[1,0,1]", "destination", "/app/rooms/nosuch")
+	if e := c.expectError(); header(e, "message") != "too many unacknowledged messages" {
+		t.Fatalf("errors queue never acknowledged: ERROR %v %q", e.Headers, e.Body)
+	}
+}
+
+// TestSTOMPTransactionsAreBounded: the frames open transactions hold are
+// capped in octets per session.
+func TestSTOMPTransactionsAreBounded(t *testing.T) {
+	ts := startServer(t, rooms.Config{}, realtime.Config{STOMP: realtime.STOMPConfig{MaxTransactionBytes: 64 << 10}})
+	c := dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect()
+	body := strings.Repeat("x", 10<<10)
+	c.sendf(stomp.CommandBegin, "", "transaction", "a")
+	c.sendf(stomp.CommandBegin, "", "transaction", "b")
+	for i := 0; i < 3; i++ {
+		c.sendf(stomp.CommandSend, body, "destination", "/topic/t", "transaction", "a")
+		c.sendf(stomp.CommandSend, body, "destination", "/topic/t", "transaction", "b")
+	}
+	c.sendf(stomp.CommandAbort, "", "transaction", "a", "receipt", "ab") // releases a's 30 KiB
+	c.expectReceipt("ab")
+	c.sendf(stomp.CommandSend, body, "destination", "/topic/t", "transaction", "b", "receipt", "fits")
+	c.expectReceipt("fits")
+	for i := 0; i < 3; i++ {
+		c.sendf(stomp.CommandSend, body, "destination", "/topic/t", "transaction", "b")
+	}
+	e := c.expectError()
+	if header(e, "message") != "transactions too large" || !strings.Contains(string(e.Body), "65536") {
+		t.Fatalf("ERROR %v %q", e.Headers, e.Body)
 	}
 }

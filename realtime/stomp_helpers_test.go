@@ -1,6 +1,8 @@
 package realtime_test
 
 import (
+	"errors"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -163,17 +165,41 @@ func (c *stompConn) expectReceipt(id string) {
 	}
 }
 
-// quiet asserts that no frame (heart-beats aside) arrives for d.
+// awaitReceipt reads frames until RECEIPT receipt-id:id, skipping MESSAGEs
+// (a room's events, say), and fails on anything else.
+func (c *stompConn) awaitReceipt(id string) {
+	c.t.Helper()
+	for {
+		f := c.next()
+		switch {
+		case f.Command == stomp.CommandReceipt && header(f, "receipt-id") == id:
+			return
+		case f.Command != stomp.CommandMessage:
+			c.t.Fatalf("got %s %v %q, want RECEIPT receipt-id:%s", f.Command, f.Headers, f.Body, id)
+		}
+	}
+}
+
+// quiet asserts that no frame arrives for d; heart-beats may.
 func (c *stompConn) quiet(d time.Duration) {
 	c.t.Helper()
-	_ = c.c.SetReadDeadline(time.Now().Add(d))
-	var h [1]byte
-	if n, err := c.br.Read(h[:]); n > 0 || err == nil {
-		_ = c.br.UnreadByte()
-		f := c.next()
-		c.t.Fatalf("expected nothing for %v, got %s %v %q", d, f.Command, f.Headers, f.Body)
+	deadline := time.Now().Add(d)
+	for {
+		if f, err := c.p.Next(); err != nil || f != nil {
+			c.t.Fatalf("expected nothing for %v, got %v %v", d, f, err)
+		}
+		wf, err := c.readBy(deadline)
+		if err != nil {
+			if ne, ok := errors.Unwrap(err).(net.Error); ok && ne.Timeout() {
+				return
+			}
+			c.t.Fatalf("expected nothing for %v: %v", d, err)
+		}
+		if wf.opcode == 0x8 {
+			c.t.Fatalf("expected nothing for %v, got a close (% x)", d, wf.payload)
+		}
+		c.p.Feed(wf.message(c.t))
 	}
-	_ = c.c.SetReadDeadline(time.Time{})
 }
 
 func header(f *stomp.Frame, key string) string {

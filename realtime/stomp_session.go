@@ -27,10 +27,19 @@ type stompState struct {
 	writesSeen           uint64                     // the outbox's write count at the last heart-beat check; timer only
 	timer                atomic.Pointer[time.Timer] // CONNECT deadline, then heart-beats
 
+	// phase is phaseAwaiting until the reader claims the connection for a
+	// CONNECT frame (phaseConnecting) or the CONNECT deadline claims it for
+	// an ERROR (phaseTimedOut): whichever comes first owns the version.
+	phase atomic.Int32
+	// strikes counts refusals sent to /user/queue/errors, net of frames
+	// served without one; at MaxBadMessages the connection is closed.
+	strikes atomic.Int32
+
 	// Used by the reader goroutine only.
-	req       *http.Request // the upgrade request, kept until CONNECT
-	connected bool
+	req       *http.Request             // the upgrade request, kept until CONNECT
+	connected bool                      // CONNECTED was sent
 	txs       map[string][]*stomp.Frame // open transactions and the frames they hold
+	held      int                       // octets of the frames transactions hold
 
 	// Protected by the session's mu.
 	subs map[string]*stompSub // by subscription id
@@ -65,18 +74,18 @@ func (s *session) newSTOMP(v stomp.Version, r *http.Request) {
 func (s *session) startSTOMP() {
 	s.st.lastRead.Store(time.Now().UnixNano())
 	s.st.timer.Store(time.AfterFunc(s.gw.cfg.STOMP.ConnectTimeout, func() {
-		if !s.connectedSTOMP() && !s.closeBegun.Load() {
+		if s.st.phase.CompareAndSwap(phaseAwaiting, phaseTimedOut) && !s.closeBegun.Load() {
 			s.stompFail(nil, protoErr("CONNECT expected", "no CONNECT frame within %v of the WebSocket handshake", s.gw.cfg.STOMP.ConnectTimeout))
 		}
 	}))
 }
 
-// connected reports whether CONNECT was answered; safe from any goroutine.
-func (s *session) connectedSTOMP() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.st.subs != nil
-}
+// The phases of stompState.phase.
+const (
+	phaseAwaiting int32 = iota
+	phaseConnecting
+	phaseTimedOut
+)
 
 // handleSTOMP serves one inbound WebSocket message of a STOMP connection:
 // any number of frames, or part of one. It runs on the reader goroutine.
@@ -100,9 +109,13 @@ func (s *session) handleSTOMP(data []byte) {
 		if f == nil {
 			return
 		}
+		strikes := st.strikes.Load()
 		if err := s.stompFrame(f); err != nil {
 			s.stompFail(f, err)
 			return
+		}
+		if strikes > 0 && st.strikes.Load() == strikes {
+			st.strikes.Add(-1) // a frame served without a refusal forgives one
 		}
 		if s.closeBegun.Load() {
 			return
@@ -114,6 +127,9 @@ func (s *session) handleSTOMP(data []byte) {
 func (s *session) stompFrame(f *stomp.Frame) error {
 	st := s.st
 	if !st.connected {
+		if !st.phase.CompareAndSwap(phaseAwaiting, phaseConnecting) {
+			return nil // the CONNECT deadline passed: its ERROR is on the way
+		}
 		if f.Command != stomp.CommandConnect && f.Command != stomp.CommandStomp {
 			return protoErr("not connected", "the first frame must be CONNECT (or STOMP), not %s", f.Command)
 		}
@@ -432,6 +448,9 @@ func (s *session) stompTransaction(f *stomp.Frame) error {
 		return protoErr("unknown transaction", "%s of transaction %q, which was not begun (or has ended)", f.Command, tx)
 	}
 	delete(st.txs, tx)
+	for _, hf := range held {
+		st.held -= frameSize(hf)
+	}
 	if f.Command == stomp.CommandAbort {
 		return nil
 	}
@@ -452,6 +471,21 @@ func (s *session) stompHold(tx string, f *stomp.Frame) error {
 	if len(held) >= s.gw.cfg.STOMP.MaxTransactionFrames {
 		return protoErr("transaction too large", "transaction %q holds %d frames already, the most one may hold", tx, len(held))
 	}
+	size := frameSize(f)
+	if s.st.held+size > s.gw.cfg.STOMP.MaxTransactionBytes {
+		return protoErr("transactions too large", "the open transactions would hold %d octets, over the limit of %d per session",
+			s.st.held+size, s.gw.cfg.STOMP.MaxTransactionBytes)
+	}
+	s.st.held += size
 	s.st.txs[tx] = append(held, f)
 	return nil
+}
+
+// frameSize is about what a parsed frame occupies in memory.
+func frameSize(f *stomp.Frame) int {
+	n := len(f.Body) + 64
+	for _, h := range f.Headers {
+		n += len(h.Key) + len(h.Value) + 32
+	}
+	return n
 }

@@ -98,38 +98,42 @@ func TestSTOMPConnectNegotiatesVersion(t *testing.T) {
 func TestSTOMPHeartBeats(t *testing.T) {
 	ts := startServer(t, rooms.Config{}, realtime.Config{STOMP: realtime.STOMPConfig{HeartBeat: 40 * time.Millisecond}})
 
-	// The client beats every 40 ms and wants the server's every 60 ms: the
-	// agreed intervals are max(40, 60) = 60 ms server to client and
-	// max(40, 40) = 40 ms client to server.
+	// The client wants the server's beats every 200 ms and sends none: the
+	// agreed interval server to client is max(40, 200) = 200 ms, so in 1 s
+	// about 5 beats come (one goes out when a check, every half interval,
+	// finds no write since the check before), not the 25 of a 40 ms one.
 	c := dialSTOMP(t, ts.url, "v12.stomp", false)
-	got := c.connect("heart-beat", "40,60")
+	got := c.connect("heart-beat", "0,200")
 	if hb := header(got, "heart-beat"); hb != "40,40" {
 		t.Fatalf("CONNECTED heart-beat %q, want the server's offer 40,40", hb)
 	}
-	start := time.Now()
-	for time.Since(start) < 600*time.Millisecond {
-		c.write(t, 0x1, []byte("\n")) // our heart-beat
-		time.Sleep(20 * time.Millisecond)
+	c.quiet(time.Second) // heart-beats only, and no drop: the client owes none
+	if beats := c.p.HeartBeats(); beats < 3 || beats > 10 {
+		t.Errorf("server sent %d heart-beats in 1 s at a 200 ms agreed interval; want 4-5 (at most 10)", beats)
+	} else {
+		t.Logf("server heart-beats in 1 s at a 200 ms agreed interval: %d", beats)
 	}
-	// Read what arrived meanwhile: heart-beats only, about one per 30-60 ms.
-	c.sendf(stomp.CommandDisconnect, "", "receipt", "bye")
-	c.expectReceipt("bye")
-	beats := c.p.HeartBeats()
-	if beats < 6 || beats > 40 {
-		t.Errorf("server sent %d heart-beats in 600 ms with a 60 ms interval; want about 10-20", beats)
-	}
-	t.Logf("server heart-beats in 600 ms at a 60 ms agreed interval: %d", beats)
 
-	// A client that falls silent is dropped after 2 x 40 ms.
+	// The client beats every 100 ms: the server expects one every
+	// max(100, 40) = 100 ms and drops after 2 x 100 ms of silence. Beats
+	// 150 ms apart are within that (a server that took 40 ms would drop).
 	c = dialSTOMP(t, ts.url, "v12.stomp", false)
-	c.connect("heart-beat", "40,0")
-	start = time.Now()
+	c.connect("heart-beat", "100,0")
+	for i := 0; i < 6; i++ {
+		time.Sleep(150 * time.Millisecond)
+		c.write(t, 0x1, []byte("\n"))
+	}
+	c.sendf(stomp.CommandSend, "", "destination", "/topic/x", "receipt", "alive")
+	c.expectReceipt("alive")
+
+	// Then silence: dropped after 200 ms, with an ERROR.
+	start := time.Now()
 	e := c.expectError()
 	if header(e, "message") != "heart-beat timeout" {
 		t.Fatalf("ERROR %v %q, want heart-beat timeout", e.Headers, e.Body)
 	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("silent client dropped after %v", took)
+	if took := time.Since(start); took < 150*time.Millisecond || took > 2*time.Second {
+		t.Errorf("silent client dropped after %v; want about 200 ms", took)
 	}
 	if n := ts.gw.Stats().HeartBeatClosed; n != 1 {
 		t.Errorf("HeartBeatClosed = %d, want 1", n)
@@ -139,6 +143,9 @@ func TestSTOMPHeartBeats(t *testing.T) {
 	c = dialSTOMP(t, ts.url, "v12.stomp", false)
 	c.connect("heart-beat", "0,0")
 	c.quiet(300 * time.Millisecond)
+	if n := c.p.HeartBeats(); n != 0 {
+		t.Errorf("%d heart-beats with none agreed", n)
+	}
 }
 
 // stompRoom subscribes c to room (or "*" with kind arena) and returns the
@@ -405,6 +412,97 @@ func TestSTOMPResubscribeWithLastSeqResumes(t *testing.T) {
 			for _, p := range body[0] {
 				lastInput = max(lastInput, p[3])
 			}
+		}
+	}
+}
+
+// TestSTOMPOneMembershipPerRoom: two join-or-create subscriptions that land
+// in the same room make one membership, not two; unsubscribing and closing
+// leave the room with none of the session's members.
+func TestSTOMPOneMembershipPerRoom(t *testing.T) {
+	ts := startServer(t, rooms.Config{EmptyGrace: -1}, realtime.Config{})
+	c := dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect()
+	c.sendf(stomp.CommandSubscribe, "", "id", "e", "destination", "/user/queue/errors")
+	j := stompJoin(t, c, "a", "*", "kind", "arena")
+	c.sendf(stomp.CommandSubscribe, "", "id", "b", "destination", "/topic/rooms/*", "kind", "arena", "receipt", "rb")
+	m := c.expectMessage()
+	for header(m, "subscription") == "a" { // the room's own events: the second member joining and leaving again
+		m = c.expectMessage()
+	}
+	if header(m, "subscription") != "e" || header(m, "message") != "already_member" {
+		t.Fatalf("second join of room %s: %v %s", j.Room, m.Headers, m.Body)
+	}
+	c.awaitReceipt("rb")
+	room := ts.reg.Get(j.Room)
+	if room == nil {
+		t.Fatalf("room %s not found", j.Room)
+	}
+	waitMembers := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for room.Stats().Members != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("room has %d members, want %d", room.Stats().Members, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitMembers(1)
+	c.sendf(stomp.CommandUnsubscribe, "", "id", "b", "receipt", "ub") // the refused one: nothing to leave
+	c.awaitReceipt("ub")
+	c.sendf(stomp.CommandUnsubscribe, "", "id", "a", "receipt", "ua")
+	c.awaitReceipt("ua")
+	waitMembers(0)
+}
+
+// TestSTOMPUnsubscribeAndResubscribeAtOnce: UNSUBSCRIBE then SUBSCRIBE with
+// last-seq in one WebSocket message (the resume path) is served, and a
+// SUBSCRIBE cancelled before its join lands gets its receipt and no error.
+func TestSTOMPUnsubscribeAndResubscribeAtOnce(t *testing.T) {
+	ts := startServer(t, rooms.Config{EmptyGrace: -1}, realtime.Config{})
+	ctx := ctxT(t, 10*time.Second)
+	b := ts.dial(t, client.Options{})
+	jb, err := b.Create(ctx, "arena", schema.RolePlayer, map[string]any{"maxPlayers": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect()
+	j := stompJoin(t, c, "a", jb.Room, "role", "spectator")
+	c.write(t, 0x1, []byte("UNSUBSCRIBE\nid:a\n\n\x00"+
+		"SUBSCRIBE\nid:a2\ndestination:/topic/rooms/"+jb.Room+"\nrole:spectator\nlast-seq:"+strconv.FormatUint(j.Seq, 10)+"\nreceipt:r\n\n\x00"))
+	c.expectReceipt("r")
+	if ev := decodeEvent(t, c.expectMessage()); ev.Type != "joined" || ev.Mode != "replay" {
+		t.Fatalf("resubscribe at once: %+v", ev)
+	}
+
+	// The room admits one player, taken: this join will be refused. The
+	// client cancels it at once; whichever comes first, the refusal (on the
+	// errors queue) or the cancellation, both frames get their receipts and
+	// the subscription never gets a MESSAGE.
+	c = dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect()
+	c.sendf(stomp.CommandSubscribe, "", "id", "e", "destination", "/user/queue/errors")
+	for i := 0; i < 20; i++ {
+		c.write(t, 0x1, []byte("SUBSCRIBE\nid:p\ndestination:/topic/rooms/"+jb.Room+"\nreceipt:s"+strconv.Itoa(i)+"\n\n\x00"+
+			"UNSUBSCRIBE\nid:p\nreceipt:u"+strconv.Itoa(i)+"\n\n\x00"))
+		got := map[string]bool{}
+		for len(got) < 2 {
+			f := c.next()
+			switch f.Command {
+			case stomp.CommandReceipt:
+				got[header(f, "receipt-id")] = true
+			case stomp.CommandMessage:
+				if header(f, "subscription") == "p" {
+					t.Fatalf("round %d: MESSAGE on the cancelled subscription: %s", i, f.Body)
+				}
+			default:
+				t.Fatalf("round %d: %s %v %q", i, f.Command, f.Headers, f.Body)
+			}
+		}
+		if !got["s"+strconv.Itoa(i)] || !got["u"+strconv.Itoa(i)] {
+			t.Fatalf("round %d: receipts %v", i, got)
 		}
 	}
 }

@@ -32,9 +32,15 @@ const (
 	subUser                 // /user/queue/{name}: replies to this session
 )
 
-// ackWindowFull is a push refused because a client-acknowledged subscription
-// has MaxUnacked messages awaiting acknowledgement.
-const ackWindowFull pushResult = 3
+// More results of a push, for subscriptions.
+const (
+	// ackWindowFull: a client-acknowledged subscription has MaxUnacked
+	// messages awaiting acknowledgement.
+	ackWindowFull pushResult = 3 + iota
+	// inexpressible: the message cannot be encoded under the subscriber's
+	// version (a header STOMP 1.0 cannot carry); it is skipped.
+	inexpressible
+)
 
 // stompSub is one subscription of a STOMP session. A room subscription is
 // the rooms.Member of its room: its Deliver pushes the room's shared frame
@@ -44,11 +50,14 @@ const ackWindowFull pushResult = 3
 // Its fields are fixed when it is made, except as noted; Deliver and the
 // outbox's calls run on other goroutines than the session's reader.
 type stompSub struct {
-	s       *session
-	id      string
-	dest    string
-	kind    subKind
-	room    string // for subRoom; set by Joined for a join-or-create, under the session's mu
+	s    *session
+	id   string
+	dest string
+	kind subKind
+	room string // for subRoom; set by Joined for a join-or-create, under the session's mu
+	// m is the room membership this subscription holds, set by Joined;
+	// guarded by the session's mu.
+	m       *membership
 	role    schema.Role
 	version stomp.Version
 	head    *stomp.MessageHead
@@ -79,11 +88,11 @@ func (sub *stompSub) appendHead(dst []byte, id uint64) []byte {
 func (sub *stompSub) dropped() bool { return sub.unsubscribed.Load() }
 
 // deliver queues w for this subscription. A client-acknowledged one takes
-// it only while fewer than MaxUnacked messages await acknowledgement,
-// unless force is set (replies the client must see).
+// it only while fewer than MaxUnacked messages await acknowledgement; with
+// force (replies the client must see), while fewer than twice as many.
 func (sub *stompSub) deliver(w *wire, lowWater, force bool) pushResult {
 	if w == nil {
-		return pushed // not expressible in this version: see newStompWires
+		return inexpressible // see newStompWires
 	}
 	if sub.ack == ackAuto {
 		r, _ := sub.s.out.pushHeaded(w, sub, lowWater)
@@ -91,7 +100,11 @@ func (sub *stompSub) deliver(w *wire, lowWater, force bool) pushResult {
 	}
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
-	if !force && len(sub.pending) >= sub.s.gw.cfg.STOMP.MaxUnacked {
+	window := sub.s.gw.cfg.STOMP.MaxUnacked
+	if force {
+		window *= 2
+	}
+	if len(sub.pending) >= window {
 		return ackWindowFull
 	}
 	r, id := sub.s.out.pushHeaded(w, sub, lowWater)
@@ -139,8 +152,12 @@ func (sub *stompSub) send(f *stomp.Frame) {
 		sub.s.gw.log.Error("realtime: encode STOMP reply", "destination", sub.dest, "err", err)
 		return
 	}
-	if sub.deliver(newSplicedWire(t.Tail(), sub.s.gw.cfg.DeflateThreshold), false, true) == full {
+	switch sub.deliver(newSplicedWire(t.Tail(), sub.s.gw.cfg.DeflateThreshold), false, true) {
+	case full:
 		sub.s.slowClose()
+	case ackWindowFull:
+		sub.s.stompFail(nil, protoErr("too many unacknowledged messages",
+			"subscription %q to %s has %d messages awaiting ACK", sub.id, sub.dest, 2*sub.s.gw.cfg.STOMP.MaxUnacked))
 	}
 }
 
@@ -170,43 +187,51 @@ func (sub *stompSub) Deliver(f *rooms.Frame) bool {
 func (sub *stompSub) ReadyForSnapshot() bool { return sub.s.out.lowWater() && sub.ackRoom() }
 
 // Joined implements rooms.Member: the SUBSCRIBE's receipt, then a "joined"
-// MESSAGE carrying the snapshot, on the subscription itself.
+// MESSAGE carrying the snapshot, on the subscription itself. A session is
+// in a room once: a join-or-create that lands in a room the session is in
+// already is undone and refused.
 func (sub *stompSub) Joined(res rooms.JoinResult) bool {
 	s := sub.s
 	id := res.Room.ID()
 	s.mu.Lock()
 	delete(s.pending, res.Token)
-	if res.Err != nil {
+	gone := s.closed || sub.unsubscribed.Load()
+	err := res.Err
+	if err == nil && !gone {
+		if m := s.rooms[id]; m != nil && !m.leaving {
+			err = schema.Errorf(schema.CodeAlreadyMember, "already in room %s", id)
+		}
+	}
+	if err != nil || gone {
 		if s.st.subs[sub.id] == sub {
-			delete(s.st.subs, sub.id)
+			delete(s.st.subs, sub.id) // the id is free again
 		}
 		s.mu.Unlock()
 		sub.unsubscribed.Store(true)
-		cause := &stomp.Frame{Command: stomp.CommandSubscribe, Headers: []stomp.Header{{Key: "destination", Value: sub.dest}, {Key: "id", Value: sub.id}}}
-		if sub.receipt != "" {
-			cause.Headers = append(cause.Headers, stomp.Header{Key: "receipt", Value: sub.receipt})
+		switch {
+		case s.closed:
+		case gone:
+			// Unsubscribed while the join was queued: the client asked
+			// for no room, only for its receipt.
+			if sub.receipt != "" {
+				s.stompReceipt(sub.receipt)
+			}
+		default:
+			s.stompJoinRefused(sub, err)
 		}
-		if err := s.stompUserError(sub.dest, res.Err); err != nil {
-			s.stompFail(cause, err)
-		} else if sub.receipt != "" {
-			s.stompReceipt(sub.receipt)
-		}
-		return true
-	}
-	if s.closed || sub.unsubscribed.Load() {
-		s.mu.Unlock()
-		return false // gone, or unsubscribed while the join was queued
+		return res.Err != nil // a join that landed is undone by returning false
 	}
 	if s.rooms == nil {
 		s.rooms = map[string]*membership{}
 	}
-	s.rooms[id] = &membership{room: res.Room, id: res.ID, role: res.Role}
-	sub.room = id // it was anyRoom for a join-or-create
+	m := &membership{room: res.Room, id: res.ID, role: res.Role}
+	s.rooms[id] = m // replaces a membership on its way out, whose Left finds it no longer ours
+	sub.room, sub.m = id, m
 	s.mu.Unlock()
 
 	body := fmt.Appendf(nil, `{"type":"joined","room":%s,"kind":%s,"member":%d,"role":"%s","seq":%d,"mode":"%s","snapshot":`,
 		appendJSONString(nil, id), appendJSONString(nil, res.Room.Kind()), res.ID, res.Role, res.Seq, modeNames[res.Mode])
-	body, err := appendValueJSON(body, res.Snapshot)
+	body, err = appendValueJSON(body, res.Snapshot)
 	if err != nil {
 		s.gw.log.Error("realtime: encode snapshot", "room", id, "err", err)
 		body = append(body[:0], fmt.Sprintf(`{"type":"joined","room":%s,"error":"snapshot could not be encoded"`, appendJSONString(nil, id))...)
@@ -223,6 +248,22 @@ func (sub *stompSub) Joined(res rooms.JoinResult) bool {
 	return true
 }
 
+// stompJoinRefused tells the client that sub's join was refused: on
+// /user/queue/errors with the SUBSCRIBE's receipt, or by an ERROR.
+func (s *session) stompJoinRefused(sub *stompSub, err error) {
+	if ferr := s.stompUserError(sub.dest, err); ferr != nil {
+		cause := &stomp.Frame{Command: stomp.CommandSubscribe, Headers: []stomp.Header{{Key: "destination", Value: sub.dest}, {Key: "id", Value: sub.id}}}
+		if sub.receipt != "" {
+			cause.Headers = append(cause.Headers, stomp.Header{Key: "receipt", Value: sub.receipt})
+		}
+		s.stompFail(cause, ferr)
+		return
+	}
+	if sub.receipt != "" {
+		s.stompReceipt(sub.receipt)
+	}
+}
+
 // Left implements rooms.Member. When the room let the member go (it closed,
 // say) rather than the client unsubscribing, the subscription gets a "left"
 // MESSAGE and ends; its id stays taken until the client unsubscribes.
@@ -233,6 +274,9 @@ func (sub *stompSub) Left(room string, id schema.MemberID, _ uint32, err error) 
 	ours := m != nil && m.id == id
 	if ours {
 		delete(s.rooms, room)
+	}
+	if sub.m != nil && sub.m.id == id {
+		sub.m = nil
 	}
 	closed := s.closed
 	s.mu.Unlock()
@@ -265,6 +309,9 @@ func (s *session) stompUserError(dest string, err error) error {
 	s.mu.Unlock()
 	if q == nil {
 		return &protocolError{message: code.String(), detail: fmt.Sprintf("%s: %v (subscribe to %s to receive such errors without losing the connection)", dest, err, userErrorsQueue)}
+	}
+	if n := s.st.strikes.Add(1); int(n) >= s.gw.cfg.MaxBadMessages {
+		return &protocolError{message: "too many errors", detail: fmt.Sprintf("%d refusals net of good frames; the last: %s: %v", n, dest, err)}
 	}
 	body := fmt.Appendf(nil, `{"code":"%s","message":%s,"destination":%s}`, code, appendJSONString(nil, err.Error()), appendJSONString(nil, dest))
 	q.send(&stomp.Frame{Command: stomp.CommandMessage, Headers: []stomp.Header{
