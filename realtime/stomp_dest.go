@@ -88,6 +88,9 @@ func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, err error) {
 		}
 	}
 	sub.receipt, _ = f.Get("receipt")
+	if accept, _ := f.Get("accept"); which == subRoom && strings.Contains(accept, msgpackType) {
+		sub.msgpack = true
+	}
 
 	s.mu.Lock()
 	if _, dup := st.subs[id]; dup {

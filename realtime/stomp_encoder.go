@@ -1,8 +1,10 @@
 package realtime
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tickroom/tickroom/realtime/stomp"
 	"github.com/tickroom/tickroom/rooms"
@@ -37,12 +39,57 @@ func (e stompEncoder) Encode(ev *schema.RoomEvent) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &stomp.Frame{Command: stomp.CommandMessage, Headers: []stomp.Header{
+	ws, err := newStompWires(roomMessage(ev, "application/json", body), !needsEscaping(ev.Room), e.threshold)
+	if err != nil {
+		return nil, err
+	}
+	return &roomWires{json: *ws, ev: ev, threshold: e.threshold}, nil
+}
+
+// roomWires is a room event encoded for STOMP subscribers: with a JSON body
+// for all versions, and, made on first demand (once per event, whatever
+// the number of such subscribers), with the tickroom.v1 msgpack message as
+// the body, for subscriptions that asked for application/msgpack.
+type roomWires struct {
+	json      stompWires
+	ev        *schema.RoomEvent
+	threshold int
+
+	once    sync.Once
+	msgpack *stompWires // nil if the event could not be encoded
+}
+
+// wire returns the message for a subscriber of version v that does or does
+// not want msgpack bodies.
+func (rw *roomWires) wire(v stomp.Version, msgpack bool) *wire {
+	if !msgpack {
+		return rw.json[v]
+	}
+	rw.once.Do(func() {
+		var buf bytes.Buffer
+		if err := schema.AppendRoomEvent(&buf, rw.ev); err != nil {
+			return // the JSON encoding of the same body worked: cannot happen
+		}
+		rw.msgpack, _ = newStompWires(roomMessage(rw.ev, msgpackType, buf.Bytes()), !needsEscaping(rw.ev.Room), rw.threshold)
+	})
+	if rw.msgpack == nil {
+		return nil
+	}
+	return rw.msgpack[v]
+}
+
+// msgpackType is the content type of msgpack bodies, asked for with a
+// SUBSCRIBE's accept header.
+const msgpackType = "application/msgpack"
+
+// roomMessage is the MESSAGE (without per-subscription headers) of a room
+// event with body of content type ct.
+func roomMessage(ev *schema.RoomEvent, ct string, body []byte) *stomp.Frame {
+	return &stomp.Frame{Command: stomp.CommandMessage, Headers: []stomp.Header{
 		{Key: "destination", Value: roomTopicPrefix + ev.Room},
-		{Key: "content-type", Value: "application/json"},
+		{Key: "content-type", Value: ct},
 		{Key: "seq", Value: strconv.FormatUint(ev.Seq, 10)},
 	}, Body: body}
-	return newStompWires(f, !needsEscaping(ev.Room), e.threshold)
 }
 
 // newStompWires encodes f, a MESSAGE without per-subscription headers, for

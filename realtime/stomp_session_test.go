@@ -1,6 +1,7 @@
 package realtime_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -269,6 +270,10 @@ func TestSTOMPAndBinaryMembersSeeTheSameStream(t *testing.T) {
 	s10 := dialSTOMP(t, ts.url, "v10.stomp", false)
 	s10.connect("accept-version", "1.0")
 	j10 := stompJoin(t, s10, "b", jb.Room, "role", "spectator")
+	// A subscriber that asks for msgpack bodies gets the tickroom.v1 bytes.
+	smp := dialSTOMP(t, ts.url, "v11.stomp", true)
+	smp.connect("accept-version", "1.1")
+	jmp := stompJoin(t, smp, "m", jb.Room, "role", "spectator", "accept", "application/msgpack")
 
 	for i := 1; i <= 30; i++ {
 		if err := b.Input(jb.Room, game.Input{DX: 1, DY: int8(i % 2), Seq: uint32(i)}); err != nil {
@@ -290,9 +295,18 @@ func TestSTOMPAndBinaryMembersSeeTheSameStream(t *testing.T) {
 		}
 		return out
 	}
-	from := j10.Seq // the later join: both STOMP members have everything after it
-	e12 := read(s12, j12.Seq, 40+int(j10.Seq-j12.Seq))
-	e10 := read(s10, j10.Seq, 40)
+	from := jmp.Seq // the latest join: every STOMP member has everything after it
+	e12 := read(s12, j12.Seq, 40+int(from-j12.Seq))
+	e10 := read(s10, j10.Seq, 40+int(from-j10.Seq))
+	mp := map[uint64][]byte{}
+	for seq := jmp.Seq; len(mp) < 40; {
+		m := smp.expectMessage()
+		if header(m, "content-type") != "application/msgpack" || header(m, "seq") != strconv.FormatUint(seq+1, 10) {
+			t.Fatalf("msgpack subscriber: headers %v after seq %d", m.Headers, seq)
+		}
+		seq++
+		mp[seq] = m.Body
+	}
 	kb.waitSeq(t, from+40)
 	kb.checkClean(t, "binary")
 
@@ -311,6 +325,11 @@ func TestSTOMPAndBinaryMembersSeeTheSameStream(t *testing.T) {
 		case *schema.MemberEvent:
 			typ, body = "member_"+map[bool]string{true: "joined", false: "left"}[m.Event == schema.EventMemberJoined], m.Body
 		}
+		if got, err := schema.Decode(mp[seq]); err != nil {
+			t.Fatalf("msgpack subscriber, seq %d: %v", seq, err)
+		} else if b, _ := schema.Marshal(got); !bytes.Equal(b, kb.bySeq[seq]) {
+			t.Fatalf("msgpack subscriber, seq %d: % x, binary member % x", seq, b, kb.bySeq[seq])
+		}
 		want := normalize(t, msgpackToAny(t, body))
 		for name, ev := range map[string]stompEvent{"1.2": e12[seq], "1.0": e10[seq]} {
 			if ev.Type != typ {
@@ -325,7 +344,8 @@ func TestSTOMPAndBinaryMembersSeeTheSameStream(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("seqs %d..%d identical for binary, STOMP 1.2 (deflate, %d of %d frames compressed) and STOMP 1.0", from+1, from+40, s12.compressed, s12.frames)
+	t.Logf("seqs %d..%d identical for binary, STOMP 1.2 (deflate, %d of %d frames compressed), STOMP 1.0 and STOMP 1.1 with msgpack bodies (%d of %d frames binary)",
+		from+1, from+40, s12.compressed, s12.frames, smp.binary, smp.frames)
 }
 
 func msgpackToAny(t testing.TB, b []byte) any {

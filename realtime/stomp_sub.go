@@ -64,7 +64,10 @@ type stompSub struct {
 	ack     ackMode
 	// ackHeader: MESSAGEs carry an ack header (client modes under 1.2).
 	ackHeader bool
-	receipt   string // a room SUBSCRIBE's receipt, sent once the join lands
+	// msgpack: room events go with tickroom.v1 msgpack bodies (SUBSCRIBE
+	// header accept:application/msgpack) rather than JSON.
+	msgpack bool
+	receipt string // a room SUBSCRIBE's receipt, sent once the join lands
 
 	// unsubscribed: the client cancelled it; queued messages are not
 	// written. ended: the room let the member go; nothing more is
@@ -166,12 +169,12 @@ func (sub *stompSub) Deliver(f *rooms.Frame) bool {
 	if sub.unsubscribed.Load() || sub.ended.Load() {
 		return true // the Leave is on its way to the room
 	}
-	ws, _ := f.Wire(schema.ProtoSTOMP).(*stompWires)
-	if ws == nil {
+	rw, _ := f.Wire(schema.ProtoSTOMP).(*roomWires)
+	if rw == nil {
 		return true // nothing encoded for STOMP: a kind bug, logged by the room
 	}
 	snapshot := f.Event.Type == schema.EventSnapshot
-	switch sub.deliver(ws[sub.version], snapshot, false) {
+	switch sub.deliver(rw.wire(sub.version, sub.msgpack), snapshot, false) {
 	case full:
 		if !snapshot {
 			sub.s.gw.c.overflows.Add(1)
