@@ -83,10 +83,12 @@ func (s *session) bad(req uint32, code schema.ErrorCode, msg string) {
 func (s *session) reserveJoin(room string, pastLeaving bool) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	n := len(s.rooms) + len(s.pending)
 	if room != "" {
 		m, in := s.rooms[room]
 		if in && pastLeaving && m.leaving {
 			in = false
+			n-- // that membership is on its way out
 		}
 		for _, r := range s.pending {
 			in = in || r == room
@@ -95,7 +97,7 @@ func (s *session) reserveJoin(room string, pastLeaving bool) (uint64, error) {
 			return 0, schema.Errorf(schema.CodeAlreadyMember, "already in (or joining) room %s", room)
 		}
 	}
-	if len(s.rooms)+len(s.pending) >= s.gw.cfg.MaxRoomsPerConn {
+	if n >= s.gw.cfg.MaxRoomsPerConn {
 		return 0, schema.Errorf(schema.CodeTooManyRooms, "a connection may be in %d rooms", s.gw.cfg.MaxRoomsPerConn)
 	}
 	if s.pending == nil {

@@ -116,8 +116,8 @@ func (b *broker) publish(dest string, f *stomp.Frame) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, sub := range t.subs {
-		if sub.s.closeBegun.Load() {
-			continue // on its way out (its ERROR, say, is queued)
+		if sub.s.closeBegun.Load() || sub.dropped() {
+			continue // on its way out (its ERROR, say, is queued), or unsubscribed
 		}
 		switch sub.deliver(ws[sub.version], false, false) {
 		case pushed:

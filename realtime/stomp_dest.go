@@ -115,6 +115,9 @@ func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, err error) {
 			token, err = s.reserveJoin(sub.room, true) // a membership on its way out is no obstacle
 		}
 		if err == nil {
+			s.mu.Lock()
+			sub.token = token
+			s.mu.Unlock()
 			jr := rooms.JoinRequest{Member: sub, Protocol: schema.ProtoSTOMP, Role: sub.role, LastSeq: lastSeq, Token: token}
 			if sub.room == anyRoom {
 				_, err = s.gw.rooms.JoinOrCreate(kind, nil, jr)
@@ -168,6 +171,10 @@ func (s *session) stompUnsubscribe(f *stomp.Frame) error {
 	if m := sub.m; m != nil && !m.leaving {
 		m.leaving = true
 		leave = m
+	} else if m == nil {
+		// A join still in flight: it no longer reserves its room (a new
+		// SUBSCRIBE may take it), and Joined undoes it when it lands.
+		delete(s.pending, sub.token)
 	}
 	// Under the lock: a Joined still queued then sees it and undoes the join.
 	sub.unsubscribed.Store(true)

@@ -25,6 +25,7 @@ type stompState struct {
 	sendEvery, recvEvery time.Duration
 	lastRead             atomic.Int64               // Unix nanos of the last inbound data
 	writesSeen           uint64                     // the outbox's write count at the last heart-beat check; timer only
+	quietFor             time.Duration              // how long checks have seen no write; timer only
 	timer                atomic.Pointer[time.Timer] // CONNECT deadline, then heart-beats
 
 	// phase is phaseAwaiting until the reader claims the connection for a
@@ -40,6 +41,7 @@ type stompState struct {
 	connected bool                      // CONNECTED was sent
 	txs       map[string][]*stomp.Frame // open transactions and the frames they hold
 	held      int                       // octets of the frames transactions hold
+	deferred  bool                      // the frame being served is a room SUBSCRIBE awaiting its join
 
 	// Protected by the session's mu.
 	subs map[string]*stompSub // by subscription id
@@ -110,12 +112,15 @@ func (s *session) handleSTOMP(data []byte) {
 			return
 		}
 		strikes := st.strikes.Load()
+		st.deferred = false
 		if err := s.stompFrame(f); err != nil {
 			s.stompFail(f, err)
 			return
 		}
-		if strikes > 0 && st.strikes.Load() == strikes {
-			st.strikes.Add(-1) // a frame served without a refusal forgives one
+		// A frame served without a refusal forgives one; a room SUBSCRIBE
+		// is not served until its join lands, and may yet be refused.
+		if strikes > 0 && !st.deferred && st.strikes.Load() == strikes {
+			st.strikes.Add(-1)
 		}
 		if s.closeBegun.Load() {
 			return
@@ -164,6 +169,7 @@ func (s *session) stompFrame(f *stomp.Frame) error {
 			return err
 		}
 		if deferred {
+			st.deferred = true
 			return nil // the receipt follows the join's outcome
 		}
 	case stomp.CommandUnsubscribe:
@@ -341,15 +347,18 @@ func (s *session) stompHeartBeat() {
 			return
 		}
 	}
-	// The timer runs at most every half send interval: a check that finds
-	// no write since the one before sends a beat, so that no more than one
-	// interval passes without one.
-	if writes := s.out.writes.Load(); st.sendEvery > 0 && writes == st.writesSeen && s.out.idle() {
+	// The timer runs every check (at most half the send interval). Checks
+	// that find no write since the one before add up; at half the send
+	// interval of them a beat goes, so the gap between writes is between
+	// half and all of the interval.
+	check := heartBeatCheck(st.sendEvery, st.recvEvery)
+	if writes := s.out.writes.Load(); writes != st.writesSeen {
+		st.writesSeen, st.quietFor = writes, 0
+	} else if st.quietFor += check; st.sendEvery > 0 && st.quietFor >= st.sendEvery/2 && s.out.idle() {
 		s.out.push(heartBeatWire, false)
-	} else {
-		st.writesSeen = writes
+		st.quietFor = 0
 	}
-	st.timer.Load().Reset(heartBeatCheck(st.sendEvery, st.recvEvery))
+	st.timer.Load().Reset(check)
 }
 
 // stompPush queues a whole frame for this session alone.
@@ -373,6 +382,11 @@ func (s *session) stompReceipt(id string) {
 // frame and closes the connection once it is written. An error that is not
 // a protocol error is sent as an internal one.
 func (s *session) stompFail(f *stomp.Frame, err error) {
+	// Claimed first: several goroutines may fail a session at once (its
+	// reader, its timers, rooms, other sessions' publishes); one ERROR goes.
+	if !s.closeBegun.CompareAndSwap(false, true) {
+		return
+	}
 	var pe *protocolError
 	if !errors.As(err, &pe) {
 		pe = &protocolError{message: "internal error", detail: err.Error()}
@@ -389,7 +403,8 @@ func (s *session) stompFail(f *stomp.Frame, err error) {
 		ef.Body = fmt.Appendf(ef.Body, "\n\nThe frame: %s", describeFrame(f))
 	}
 	s.stompPush(ef)
-	s.stompClose()
+	s.out.pushClose(ClosePolicy, "STOMP ERROR")
+	s.gw.c.policyClosed.Add(1)
 }
 
 // stompClose closes the connection after what is queued; STOMP says the

@@ -526,3 +526,75 @@ func TestSTOMPUnsubscribeAndResubscribeAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSTOMPHeartBeatsFollowTheSendInterval: a short client-to-server
+// interval makes the server check often, but it still beats only at the
+// agreed server-to-client interval.
+func TestSTOMPHeartBeatsFollowTheSendInterval(t *testing.T) {
+	// A wide tolerance, so that this client, which sends nothing, stays.
+	ts := startServer(t, rooms.Config{}, realtime.Config{STOMP: realtime.STOMPConfig{HeartBeat: 40 * time.Millisecond, HeartBeatTolerance: 100}})
+	c := dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect("heart-beat", "40,200") // receive every 40 ms, send every 200 ms
+	c.quiet(time.Second)
+	if beats := c.p.HeartBeats(); beats < 3 || beats > 10 {
+		t.Errorf("server sent %d heart-beats in 1 s at a 200 ms agreed interval (checking every 20 ms); want about 5", beats)
+	}
+}
+
+// TestSTOMPResubscribeInOneMessage: the resume path works at the room
+// limit, and after a chain of cancelled resubscriptions.
+func TestSTOMPResubscribeInOneMessage(t *testing.T) {
+	ts := startServer(t, rooms.Config{EmptyGrace: -1}, realtime.Config{MaxRoomsPerConn: 1})
+	ctx := ctxT(t, 10*time.Second)
+	b := ts.dial(t, client.Options{})
+	jb, err := b.Create(ctx, "arena", schema.RolePlayer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect()
+	j := stompJoin(t, c, "a", jb.Room, "role", "spectator")
+	sub := func(id string) string {
+		return "SUBSCRIBE\nid:" + id + "\ndestination:/topic/rooms/" + jb.Room + "\nrole:spectator\nlast-seq:" + strconv.FormatUint(j.Seq, 10) + "\n\n\x00"
+	}
+	c.write(t, 0x1, []byte("UNSUBSCRIBE\nid:a\n\n\x00"+sub("b")+"UNSUBSCRIBE\nid:b\n\n\x00"+sub("c")+
+		"UNSUBSCRIBE\nid:c\n\n\x00"+strings.Replace(sub("d"), "\n\n\x00", "\nreceipt:r\n\n\x00", 1)))
+	c.awaitReceipt("r")
+	for {
+		m := c.expectMessage()
+		if header(m, "subscription") != "d" {
+			continue // b's or c's, written before they were cancelled
+		}
+		if ev := decodeEvent(t, m); ev.Type != "joined" || ev.Mode != "replay" {
+			t.Fatalf("subscription d: %+v", ev)
+		}
+		break
+	}
+}
+
+// TestSTOMPJoinRefusalsCountAsStrikes: join-or-create subscriptions that
+// keep landing in the session's own room are refused, and the refusals add
+// up even though each SUBSCRIBE is answered only when its join lands.
+func TestSTOMPJoinRefusalsCountAsStrikes(t *testing.T) {
+	ts := startServer(t, rooms.Config{EmptyGrace: -1}, realtime.Config{MaxBadMessages: 3})
+	c := dialSTOMP(t, ts.url, "v12.stomp", false)
+	c.connect()
+	c.sendf(stomp.CommandSubscribe, "", "id", "e", "destination", "/user/queue/errors")
+	stompJoin(t, c, "a", "*", "kind", "arena")
+	for i := 0; i < 10; i++ { // one at a time: each refusal lands before the next SUBSCRIBE
+		c.sendf(stomp.CommandSubscribe, "", "id", "x"+strconv.Itoa(i), "destination", "/topic/rooms/*", "kind", "arena")
+		for {
+			f := c.next()
+			if f.Command == stomp.CommandError {
+				if header(f, "message") != "too many errors" || i != 2 {
+					t.Fatalf("after %d refusals: ERROR %v %q", i+1, f.Headers, f.Body)
+				}
+				return
+			}
+			if header(f, "subscription") == "e" {
+				break // refused: already_member
+			}
+		}
+	}
+	t.Fatal("10 refusals in a row, and the connection stays")
+}

@@ -57,7 +57,10 @@ type stompSub struct {
 	room string // for subRoom; set by Joined for a join-or-create, under the session's mu
 	// m is the room membership this subscription holds, set by Joined;
 	// guarded by the session's mu.
-	m       *membership
+	m *membership
+	// token is the join's reservation (s.pending) while it is in flight;
+	// guarded by the session's mu.
+	token   uint64
 	role    schema.Role
 	version stomp.Version
 	head    *stomp.MessageHead
@@ -313,7 +316,9 @@ func (s *session) stompUserError(dest string, err error) error {
 	if q == nil {
 		return &protocolError{message: code.String(), detail: fmt.Sprintf("%s: %v (subscribe to %s to receive such errors without losing the connection)", dest, err, userErrorsQueue)}
 	}
-	if n := s.st.strikes.Add(1); int(n) >= s.gw.cfg.MaxBadMessages {
+	if code == schema.CodeBusy || code == schema.CodeRoomClosed {
+		// Backpressure and the server's own doing: not the client's fault.
+	} else if n := s.st.strikes.Add(1); int(n) >= s.gw.cfg.MaxBadMessages {
 		return &protocolError{message: "too many errors", detail: fmt.Sprintf("%d refusals net of good frames; the last: %s: %v", n, dest, err)}
 	}
 	body := fmt.Appendf(nil, `{"code":"%s","message":%s,"destination":%s}`, code, appendJSONString(nil, err.Error()), appendJSONString(nil, dest))

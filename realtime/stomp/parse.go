@@ -44,7 +44,7 @@ type Config struct {
 	// MaxHeaderSize caps the header lines of one frame together, in octets
 	// as sent, not counting their ends of line, so that a frame cannot hold
 	// MaxHeaders lines of MaxHeaderLine octets each. Zero (or negative)
-	// means DefaultMaxHeaderSize, 16 KiB.
+	// means DefaultMaxHeaderSize, 16 KiB, or MaxHeaderLine if that is more.
 	MaxHeaderSize int
 	// MaxBodySize caps one body in octets, whether given by content-length
 	// or ended by a NUL. Zero (or negative) means DefaultMaxBodySize, 64 KiB.
@@ -118,7 +118,7 @@ func NewParser(c Config) *Parser {
 	}
 	c.MaxHeaders = limit(c.MaxHeaders, DefaultMaxHeaders)
 	c.MaxHeaderLine = limit(c.MaxHeaderLine, DefaultMaxHeaderLine)
-	c.MaxHeaderSize = limit(c.MaxHeaderSize, DefaultMaxHeaderSize)
+	c.MaxHeaderSize = limit(c.MaxHeaderSize, max(DefaultMaxHeaderSize, c.MaxHeaderLine))
 	c.MaxBodySize = limit(c.MaxBodySize, DefaultMaxBodySize)
 	return &Parser{cfg: c, version: c.Version}
 }
