@@ -120,6 +120,7 @@ func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, err error) {
 			s.mu.Unlock()
 			jr := rooms.JoinRequest{Member: sub, Protocol: schema.ProtoSTOMP, Role: sub.role, LastSeq: lastSeq, Token: token}
 			if sub.room == anyRoom {
+				jr.Avoid = s.roomIDs() // a session is in a room once
 				_, err = s.gw.rooms.JoinOrCreate(kind, nil, jr)
 			} else {
 				err = s.gw.rooms.Join(sub.room, jr)
@@ -135,6 +136,17 @@ func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, err error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// roomIDs returns the rooms the session is in.
+func (s *session) roomIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.rooms))
+	for id := range s.rooms {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // forgetSub removes sub from the session's subscriptions.

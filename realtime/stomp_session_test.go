@@ -436,44 +436,53 @@ func TestSTOMPResubscribeWithLastSeqResumes(t *testing.T) {
 	}
 }
 
-// TestSTOMPOneMembershipPerRoom: two join-or-create subscriptions that land
-// in the same room make one membership, not two; unsubscribing and closing
-// leave the room with none of the session's members.
+// TestSTOMPOneMembershipPerRoom: a session is in a room once. A second
+// join-or-create goes to another room (or a new one); a second SUBSCRIBE to
+// a room the session is in is refused; unsubscribing leaves the rooms
+// with none of the session's members.
 func TestSTOMPOneMembershipPerRoom(t *testing.T) {
 	ts := startServer(t, rooms.Config{EmptyGrace: -1}, realtime.Config{})
 	c := dialSTOMP(t, ts.url, "v12.stomp", false)
 	c.connect()
 	c.sendf(stomp.CommandSubscribe, "", "id", "e", "destination", "/user/queue/errors")
-	j := stompJoin(t, c, "a", "*", "kind", "arena")
+	ja := stompJoin(t, c, "a", "*", "kind", "arena")
 	c.sendf(stomp.CommandSubscribe, "", "id", "b", "destination", "/topic/rooms/*", "kind", "arena", "receipt", "rb")
-	m := c.expectMessage()
-	for header(m, "subscription") == "a" { // the room's own events: the second member joining and leaving again
-		m = c.expectMessage()
-	}
-	if header(m, "subscription") != "e" || header(m, "message") != "already_member" {
-		t.Fatalf("second join of room %s: %v %s", j.Room, m.Headers, m.Body)
-	}
 	c.awaitReceipt("rb")
-	room := ts.reg.Get(j.Room)
-	if room == nil {
-		t.Fatalf("room %s not found", j.Room)
+	var jb stompEvent
+	for jb.Type != "joined" {
+		if m := c.expectMessage(); header(m, "subscription") == "b" {
+			jb = decodeEvent(t, m)
+		}
 	}
-	waitMembers := func(n int) {
-		t.Helper()
+	if jb.Room == ja.Room {
+		t.Fatalf("the second join-or-create landed in the session's own room %s", ja.Room)
+	}
+	c.sendf(stomp.CommandSubscribe, "", "id", "c", "destination", "/topic/rooms/"+ja.Room, "receipt", "rc")
+	for {
+		m := c.next()
+		if header(m, "subscription") == "e" {
+			if header(m, "message") != "already_member" {
+				t.Fatalf("second SUBSCRIBE to room %s: %v %s", ja.Room, m.Headers, m.Body)
+			}
+			break
+		}
+	}
+	c.awaitReceipt("rc")
+	c.sendf(stomp.CommandUnsubscribe, "", "id", "c", "receipt", "uc") // the refused one: nothing to leave
+	c.awaitReceipt("uc")
+	c.sendf(stomp.CommandUnsubscribe, "", "id", "a")
+	c.sendf(stomp.CommandUnsubscribe, "", "id", "b", "receipt", "ub")
+	c.awaitReceipt("ub")
+	for _, id := range []string{ja.Room, jb.Room} {
+		room := ts.reg.Get(id)
 		deadline := time.Now().Add(5 * time.Second)
-		for room.Stats().Members != n {
+		for room.Stats().Members != 0 {
 			if time.Now().After(deadline) {
-				t.Fatalf("room has %d members, want %d", room.Stats().Members, n)
+				t.Fatalf("room %s has %d members after the session left it", id, room.Stats().Members)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	waitMembers(1)
-	c.sendf(stomp.CommandUnsubscribe, "", "id", "b", "receipt", "ub") // the refused one: nothing to leave
-	c.awaitReceipt("ub")
-	c.sendf(stomp.CommandUnsubscribe, "", "id", "a", "receipt", "ua")
-	c.awaitReceipt("ua")
-	waitMembers(0)
 }
 
 // TestSTOMPUnsubscribeAndResubscribeAtOnce: UNSUBSCRIBE then SUBSCRIBE with
@@ -572,17 +581,21 @@ func TestSTOMPResubscribeInOneMessage(t *testing.T) {
 	}
 }
 
-// TestSTOMPJoinRefusalsCountAsStrikes: join-or-create subscriptions that
-// keep landing in the session's own room are refused, and the refusals add
-// up even though each SUBSCRIBE is answered only when its join lands.
+// TestSTOMPJoinRefusalsCountAsStrikes: refusals of joins add up even though
+// each SUBSCRIBE is answered only when the room gets to its join.
 func TestSTOMPJoinRefusalsCountAsStrikes(t *testing.T) {
 	ts := startServer(t, rooms.Config{EmptyGrace: -1}, realtime.Config{MaxBadMessages: 3})
+	ctx := ctxT(t, 10*time.Second)
+	owner := ts.dial(t, client.Options{})
+	j, err := owner.Create(ctx, "arena", schema.RolePlayer, map[string]any{"maxPlayers": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := dialSTOMP(t, ts.url, "v12.stomp", false)
 	c.connect()
 	c.sendf(stomp.CommandSubscribe, "", "id", "e", "destination", "/user/queue/errors")
-	stompJoin(t, c, "a", "*", "kind", "arena")
 	for i := 0; i < 10; i++ { // one at a time: each refusal lands before the next SUBSCRIBE
-		c.sendf(stomp.CommandSubscribe, "", "id", "x"+strconv.Itoa(i), "destination", "/topic/rooms/*", "kind", "arena")
+		c.sendf(stomp.CommandSubscribe, "", "id", "x"+strconv.Itoa(i), "destination", "/topic/rooms/"+j.Room)
 		for {
 			f := c.next()
 			if f.Command == stomp.CommandError {
@@ -592,7 +605,10 @@ func TestSTOMPJoinRefusalsCountAsStrikes(t *testing.T) {
 				return
 			}
 			if header(f, "subscription") == "e" {
-				break // refused: already_member
+				if header(f, "message") != "room_full" {
+					t.Fatalf("refusal %v %s", f.Headers, f.Body)
+				}
+				break
 			}
 		}
 	}

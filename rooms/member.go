@@ -37,6 +37,9 @@ type JoinRequest struct {
 	LastSeq  uint64 // > 0: resume after this seq
 	Req      uint32 // the protocol's request id, echoed in JoinResult
 	Token    uint64 // any value of the member's, echoed in JoinResult
+	// Avoid lists rooms JoinOrCreate must not choose (those the member's
+	// connection is in already).
+	Avoid []string
 }
 
 // SnapshotWaiter is an optional interface of Member. A member that fell

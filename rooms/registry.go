@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -240,13 +241,13 @@ func (g *Registry) CreateAndJoin(kind string, opts Options, req JoinRequest) (*R
 // JoinOrCreate queues req to join an open room of kind with space for a
 // member of req's role, the fullest such room first so that matches fill up;
 // when there is none it creates one with opts (opts are not used to choose
-// among existing rooms). The slot is reserved as the room is chosen, so
+// among existing rooms). Rooms named in req.Avoid are passed over. The slot is reserved as the room is chosen, so
 // concurrent requests never overfill a room or see it disposed under them.
 func (g *Registry) JoinOrCreate(kind string, opts Options, req JoinRequest) (*Room, error) {
 	g.mu.Lock()
 	var best *Room
 	for _, r := range g.byKind[kind] {
-		if !r.hasSpace(req.Role) {
+		if !r.hasSpace(req.Role) || slices.Contains(req.Avoid, r.id) {
 			continue
 		}
 		if best == nil || r.nMembers.Load()+r.reserved.Load() > best.nMembers.Load()+best.reserved.Load() {

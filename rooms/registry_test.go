@@ -150,6 +150,22 @@ func TestJoinOrCreateFillsFullest(t *testing.T) {
 	}
 }
 
+func TestJoinOrCreatePassesOverAvoidedRooms(t *testing.T) {
+	reg := newRegistry(t, rooms.Config{ManualTicks: true}, nil)
+	opts := rooms.Options{"maxMembers": int64(4)}
+	a := mustCreate(t, reg, "counter", opts)
+	b := mustCreate(t, reg, "counter", opts)
+	join(t, a, schema.ProtoBinary, schema.RolePlayer, 0) // a is the fullest
+	m := &testMember{}
+	r, err := reg.JoinOrCreate("counter", opts, rooms.JoinRequest{Member: m, Avoid: []string{a.ID()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := m.waitJoined(t); res.Err != nil || r != b {
+		t.Fatalf("JoinOrCreate avoiding %s went to %s (err %v), want %s", a.ID(), r.ID(), res.Err, b.ID())
+	}
+}
+
 func TestJoinOrCreateArenaMaxPlayers(t *testing.T) {
 	reg := newRegistry(t, rooms.Config{ManualTicks: true}, nil)
 	reg.Register(game.Arena{})
