@@ -57,21 +57,15 @@ type outbox struct {
 	taken [maxBatch]*wire // the writer's current batch
 	batch [maxBatch][]byte
 	bufs  net.Buffers
+	// heads holds the framed per-member heads of a batch's spliced entries
+	// and scratch the one being built; both grow once, on sessions that
+	// have spliced entries, and are kept (no allocation per write).
+	heads, scratch []byte
 }
 
-// spliceBuffers is the working memory of a writer whose batch holds spliced
-// entries (two slices each). Such writers take one from a pool while they
-// run, so that it costs the binary protocol's connections nothing.
-type spliceBuffers struct {
-	taken   [maxBatch]tag // the tags of the batch's entries
-	batch   [2 * maxBatch][]byte
-	heads   []byte           // the framed per-member heads of the batch's spliced entries
-	scratch []byte           // one head being built
-	ends    [maxBatch]int    // end of each entry's framed head in heads
-	tails   [maxBatch][]byte // the tail written after each spliced entry's head
-}
-
-var spliceBuffersPool = sync.Pool{New: func() any { return new(spliceBuffers) }}
+// maxSplicedBatch is how many entries a writer takes at a time from a
+// session with spliced ones: each may take two slices of batch.
+const maxSplicedBatch = maxBatch / 2
 
 // tag completes a queued spliced wire for this member: the header that
 // supplies its head, and the message id it was given.
@@ -251,12 +245,7 @@ func (o *outbox) queued() (frames, bytes int) {
 // write is the writer goroutine: it takes up to maxBatch frames at a time
 // and writes them with one writev, until the outbox is empty.
 func (o *outbox) write() {
-	var sb *spliceBuffers // taken from the pool when a batch needs it
-	defer func() {
-		if sb != nil {
-			spliceBuffersPool.Put(sb)
-		}
-	}()
+	var tags [maxSplicedBatch]tag // the batch's tags, for a session with spliced entries
 	for {
 		o.mu.Lock()
 		if o.n == 0 || o.closed {
@@ -267,14 +256,15 @@ func (o *outbox) write() {
 		var closeWire *wire
 		k, size := 0, 0
 		tagged := o.tags != nil
-		if tagged && sb == nil {
-			sb = spliceBuffersPool.Get().(*spliceBuffers)
+		limit := maxBatch
+		if tagged {
+			limit = maxSplicedBatch
 		}
-		for k < maxBatch && o.n > 0 {
+		for k < limit && o.n > 0 {
 			w := o.ring[o.head]
 			o.ring[o.head] = nil
 			if tagged {
-				sb.taken[k] = o.tags[o.head]
+				tags[k] = o.tags[o.head]
 				o.tags[o.head] = tag{}
 			}
 			o.head = (o.head + 1) % len(o.ring)
@@ -296,8 +286,8 @@ func (o *outbox) write() {
 				for _, w := range o.taken[:k] {
 					size += len(w.plain)
 				}
-				bufs = o.splicedFrames(sb, o.taken[:k])
-				clear(sb.taken[:k])
+				bufs = o.splicedFrames(tags[:k], o.taken[:k])
+				clear(tags[:k])
 			} else {
 				for i, w := range o.taken[:k] {
 					o.batch[i] = w.frame(o.deflate)
@@ -340,32 +330,36 @@ func (o *outbox) write() {
 	}
 }
 
-// splicedFrames returns the byte slices to write for the batch ws of a
-// session with tagged entries: one per plain wire, and for a spliced one its
-// WebSocket header and head (built into sb.heads) followed by the shared
-// tail. Entries whose header was dropped are skipped.
-func (o *outbox) splicedFrames(sb *spliceBuffers, ws []*wire) [][]byte {
-	sb.heads = sb.heads[:0]
-	for i, w := range ws {
-		if t := sb.taken[i]; t.h != nil && !t.h.dropped() {
-			sb.scratch = t.h.appendHead(sb.scratch[:0], t.id)
-			sb.heads, sb.tails[i] = w.splice(sb.heads, sb.scratch, o.deflate)
-		}
-		sb.ends[i] = len(sb.heads)
+// splicedFrames returns the byte slices to write for the batch ws (with
+// tags) of a session with spliced entries: one per plain wire, and for a
+// spliced one its WebSocket header and head (built into o.heads) followed
+// by the shared tail. Entries whose header was dropped are skipped.
+func (o *outbox) splicedFrames(tags []tag, ws []*wire) [][]byte {
+	var ends [maxSplicedBatch]int     // end of each entry's framed head in o.heads
+	var tails [maxSplicedBatch][]byte // the tail written after each spliced entry's head
+	if o.heads == nil { // once per session: room for a batch of typical heads
+		o.heads, o.scratch = make([]byte, 0, maxSplicedBatch*160), make([]byte, 0, 160)
 	}
-	// sb.heads may have moved while it grew: slice it only now.
+	o.heads = o.heads[:0]
+	for i, w := range ws {
+		if t := tags[i]; t.h != nil && !t.h.dropped() {
+			o.scratch = t.h.appendHead(o.scratch[:0], t.id)
+			o.heads, tails[i] = w.splice(o.heads, o.scratch, o.deflate)
+		}
+		ends[i] = len(o.heads)
+	}
+	// o.heads may have moved while it grew: slice it only now.
 	n, start := 0, 0
 	for i, w := range ws {
 		switch {
-		case sb.taken[i].h == nil:
-			sb.batch[n] = w.frame(o.deflate)
+		case tags[i].h == nil:
+			o.batch[n] = w.frame(o.deflate)
 			n++
-		case sb.tails[i] != nil:
-			sb.batch[n], sb.batch[n+1] = sb.heads[start:sb.ends[i]:sb.ends[i]], sb.tails[i]
+		case tails[i] != nil:
+			o.batch[n], o.batch[n+1] = o.heads[start:ends[i]:ends[i]], tails[i]
 			n += 2
 		}
-		start = sb.ends[i]
+		start = ends[i]
 	}
-	clear(sb.tails[:len(ws)])
-	return sb.batch[:n:n]
+	return o.batch[:n:n]
 }
