@@ -337,7 +337,8 @@ func (o *outbox) write() {
 func (o *outbox) splicedFrames(tags []tag, ws []*wire) [][]byte {
 	var ends [maxSplicedBatch]int     // end of each entry's framed head in o.heads
 	var tails [maxSplicedBatch][]byte // the tail written after each spliced entry's head
-	if o.heads == nil {               // once per session: room for a batch of typical heads
+	// Once per session: room for a batch of typical heads.
+	if o.heads == nil {
 		o.heads, o.scratch = make([]byte, 0, maxSplicedBatch*160), make([]byte, 0, 160)
 	}
 	o.heads = o.heads[:0]
