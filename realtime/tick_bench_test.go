@@ -151,7 +151,12 @@ func TestTickAllocationsDoNotGrowWithMembers(t *testing.T) {
 		allocs := map[int]float64{}
 		for _, n := range []int{10, 1000} {
 			rig := newTickRigProto(t, n, true, stomp)
-			allocs[n] = testing.AllocsPerRun(200, func() { rig.tick(t) })
+			// The smaller of two runs: a run in which backlogs first grow
+			// deeper than ever (CI's other packages share the cores) grows
+			// some members' rings, once each; a per-member allocation on
+			// every tick would show in both.
+			tick := func() { rig.tick(t) }
+			allocs[n] = min(testing.AllocsPerRun(200, tick), testing.AllocsPerRun(200, tick))
 			t.Logf("stomp=%v members=%d: %.1f allocations per tick", stomp, n, allocs[n])
 		}
 		// Slack for the runtime: ticks that wake more writer goroutines at
