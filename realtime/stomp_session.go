@@ -50,7 +50,10 @@ type stompState struct {
 // protocolError is a STOMP protocol error: the session answers it with an
 // ERROR frame (message as its message header, detail as its body) and
 // closes the connection.
-type protocolError struct{ message, detail string }
+type protocolError struct {
+	message, detail string
+	headers         []stomp.Header // more for the ERROR frame (version, say)
+}
 
 func (e *protocolError) Error() string { return e.message + ": " + e.detail }
 
@@ -217,13 +220,9 @@ func (s *session) stompConnect(f *stomp.Frame) error {
 		}
 	}
 	if !agreed {
-		s.stompPush(&stomp.Frame{Command: stomp.CommandError, Headers: []stomp.Header{
-			{Key: "version", Value: "1.2,1.1,1.0"},
-			{Key: "message", Value: "unsupported protocol version"},
-			{Key: "content-type", Value: "text/plain;charset=utf-8"},
-		}, Body: []byte(fmt.Sprintf("Supported protocol versions are 1.0 1.1 1.2; the client accepts %q.", offered))})
-		s.stompClose()
-		return nil
+		return &protocolError{message: "unsupported protocol version",
+			detail:  fmt.Sprintf("Supported protocol versions are 1.0 1.1 1.2; the client accepts %q.", offered),
+			headers: []stomp.Header{{Key: "version", Value: "1.2,1.1,1.0"}}}
 	}
 	// Heart-beats (STOMP 1.1 "Heart-beating"): cx,cy from the client.
 	cx, cy := 0, 0
@@ -391,7 +390,7 @@ func (s *session) stompFail(f *stomp.Frame, err error) {
 	if !errors.As(err, &pe) {
 		pe = &protocolError{message: "internal error", detail: err.Error()}
 	}
-	ef := &stomp.Frame{Command: stomp.CommandError, Headers: []stomp.Header{{Key: "message", Value: pe.message}}}
+	ef := &stomp.Frame{Command: stomp.CommandError, Headers: append([]stomp.Header{{Key: "message", Value: pe.message}}, pe.headers...)}
 	if f != nil {
 		if id, ok := f.Get("receipt"); ok {
 			ef.Headers = append(ef.Headers, stomp.Header{Key: "receipt-id", Value: id})
@@ -405,14 +404,6 @@ func (s *session) stompFail(f *stomp.Frame, err error) {
 	s.stompPush(ef)
 	s.out.pushClose(ClosePolicy, "STOMP ERROR")
 	s.gw.c.policyClosed.Add(1)
-}
-
-// stompClose closes the connection after what is queued; STOMP says the
-// server closes it right after an ERROR frame.
-func (s *session) stompClose() {
-	if s.closeAfterFlush(ClosePolicy, "STOMP ERROR") {
-		s.gw.c.policyClosed.Add(1)
-	}
 }
 
 // describeFrame names a frame for an ERROR body: its command and headers.
