@@ -84,6 +84,16 @@ func ReqOf(m Message) uint32 {
 		return m.Req
 	case *Error:
 		return m.Req
+	case *Subscribe:
+		return m.Req
+	case *Unsubscribe:
+		return m.Req
+	case *Publish:
+		return m.Req
+	case *Subscribed:
+		return m.Req
+	case *Published:
+		return m.Req
 	}
 	return 0
 }
@@ -124,7 +134,7 @@ func AppendRoomEvent(buf *bytes.Buffer, ev *RoomEvent) error {
 		err = head(e, 6, TypeUpdate, ev)
 	case EventSnapshot:
 		err = head(e, 6, TypeSnapshot, ev)
-	case EventMemberJoined, EventMemberLeft:
+	case EventMemberJoined, EventMemberLeft, EventMessage:
 		if err = head(e, 9, TypeMember, ev); err == nil {
 			err = firstErr(e.EncodeUint(uint64(ev.Type)), e.EncodeUint(uint64(ev.Member)), e.EncodeUint(uint64(ev.Role)))
 		}
@@ -464,7 +474,7 @@ func encodeRoomMsg(e *msgpack.Encoder, ev *RoomEvent, t MsgType, body msgpack.Ra
 func (m *MemberEvent) decode(d *msgpack.Decoder, n int) error {
 	r := newReader(d, n, 8)
 	m.Room, m.Seq, m.Tick, m.SentUs = roomHead(r)
-	m.Event = EventType(r.uint(uint64(EventMemberLeft)))
+	m.Event = EventType(r.uint(uint64(EventMessage)))
 	m.Member = MemberID(r.uint(maxReq))
 	m.Role = Role(r.uint(1))
 	m.Body = r.raw()

@@ -24,6 +24,9 @@ const (
 	CodeRoomClosed    ErrorCode = 13 // the room stopped (disposed or server shutdown)
 	CodeInternal      ErrorCode = 14
 	CodeTooLarge      ErrorCode = 15 // a field exceeds a documented limit
+	CodeUnknownSymbol ErrorCode = 16 // a market item or ticker subscription for a symbol no market room holds
+	CodeOutOfOrder    ErrorCode = 17 // a market item older than the symbol's latest (or too far behind the room's)
+	CodeUnauthorized  ErrorCode = 18 // publishing without a valid API key
 )
 
 var codeNames = map[ErrorCode]string{
@@ -43,6 +46,9 @@ var codeNames = map[ErrorCode]string{
 	CodeRoomClosed:    "room_closed",
 	CodeInternal:      "internal",
 	CodeTooLarge:      "too_large",
+	CodeUnknownSymbol: "unknown_symbol",
+	CodeOutOfOrder:    "out_of_order",
+	CodeUnauthorized:  "unauthorized",
 }
 
 func (c ErrorCode) String() string {

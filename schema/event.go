@@ -36,6 +36,9 @@ const (
 	// continues from Seq+1. Sent to members that fell behind, once they can
 	// take it (rooms.SnapshotWaiter).
 	EventSnapshot
+	// EventMessage is an event a backend service published to the room
+	// (POST /api/publish); Body is [type, data] as the publisher gave them.
+	EventMessage
 )
 
 // RoomEvent is one message of a room's ordered stream in protocol-neutral

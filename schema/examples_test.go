@@ -32,7 +32,19 @@ type arenaSnapshot struct {
 	Players  []arenaPlayer
 }
 
+// marketUpdate has the msgpack shape of rooms/market's Update, the body of
+// a market room's updates and snapshots: [quotes].
+type marketUpdate struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Quotes   []schema.Quote
+}
+
 const exampleRoom = "q4mzr2hx7c" // the shape of a registry-made room id
+
+// exampleQuote is AAPL's Quote in the market examples: a trade at 190.25
+// after an open of 188.50 (binary-exact prices, so that Change is too).
+var exampleQuote = schema.Quote{Symbol: "AAPL", Bid: 190.24, Ask: 190.26, BidSize: 300, AskSize: 500,
+	Last: 190.25, LastSize: 100, Volume: 125400, Open: 188.5, Change: 1.75, Ts: 1767225660093512}
 
 // example is one message of PROTOCOL.md's byte-level examples, built the way
 // the server or a client builds it.
@@ -109,4 +121,25 @@ var examples = []example{
 		}}})},
 	{"pong", marshalled(&schema.Pong{Req: 3, ClientUs: 1767225600123456, ServerUs: 1767225600125000})},
 	{"error", marshalled(&schema.Error{Req: 5, Code: schema.CodeUnknownRoom, Message: `rooms: no room "zzzzzzzzzz"`})},
+	{"member-message", broadcast(&schema.RoomEvent{Type: schema.EventMessage, Room: exampleRoom, Seq: 45, Tick: 1803,
+		SentUs: 1767225660100000, Body: []any{"announce", map[string]any{"text": "round 2"}}})},
+	{"market-update", broadcast(&schema.RoomEvent{Type: schema.EventUpdate, Room: "us", Seq: 8812, Tick: 8811,
+		SentUs: 1767225660100000, Body: &marketUpdate{Quotes: []schema.Quote{exampleQuote}}})},
+	{"subscribe", marshalled(&schema.Subscribe{Req: 10, Topic: "/topic/ticker/AAPL"})},
+	{"unsubscribe", marshalled(&schema.Unsubscribe{Req: 12, Topic: "/topic/ticker/AAPL"})},
+	{"publish", func(t testing.TB) []byte {
+		// As package client sends it: the items as msgpack maps.
+		items := []schema.PublishItem{
+			{Room: "us", Type: schema.ItemTrade, Symbol: "AAPL", Ts: 1767225660093512, Price: 190.25, Size: 100},
+			{Room: "us", Type: schema.ItemTrade, Symbol: "TSLA", Ts: 1767225660093600, Price: 250, Size: 10},
+		}
+		return marshalled(&schema.Publish{Req: 11, Items: mustMsgpack(t, items)})(t)
+	}},
+	{"subscribed", marshalled(&schema.Subscribed{Req: 10, Topic: "/topic/ticker/AAPL", Active: true})},
+	{"topic-message", func(t testing.TB) []byte {
+		return marshalled(&schema.TopicMessage{Topic: "/topic/ticker/AAPL", Seq: 1207, SentUs: 1767225660100000,
+			Body: mustMsgpack(t, &exampleQuote)})(t)
+	}},
+	{"published", marshalled(&schema.Published{Req: 11, Result: schema.PublishResult{Accepted: 1, Rejected: 1,
+		Results: []schema.ItemResult{{OK: true}, {Code: "unknown_symbol", Message: "market: TSLA is not a symbol of room us (AAPL, MSFT)"}}}})},
 }

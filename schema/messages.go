@@ -210,6 +210,18 @@ func newMessage(t MsgType) Message {
 		return new(Pong)
 	case TypeError:
 		return new(Error)
+	case TypeSubscribe:
+		return new(Subscribe)
+	case TypeUnsubscribe:
+		return new(Unsubscribe)
+	case TypePublish:
+		return new(Publish)
+	case TypeSubscribed:
+		return new(Subscribed)
+	case TypeTopicMessage:
+		return new(TopicMessage)
+	case TypePublished:
+		return new(Published)
 	}
 	return nil
 }

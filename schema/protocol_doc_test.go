@@ -97,7 +97,8 @@ func TestProtocolDocExampleCoversEveryType(t *testing.T) {
 	}
 	for _, typ := range []schema.MsgType{schema.TypeJoin, schema.TypeJoinOrCreate, schema.TypeLeave, schema.TypeInput,
 		schema.TypePing, schema.TypeCreate, schema.TypeJoined, schema.TypeLeft, schema.TypeUpdate, schema.TypeMember,
-		schema.TypeSnapshot, schema.TypePong, schema.TypeError} {
+		schema.TypeSnapshot, schema.TypePong, schema.TypeError, schema.TypeSubscribe, schema.TypeUnsubscribe,
+		schema.TypePublish, schema.TypeSubscribed, schema.TypeTopicMessage, schema.TypePublished} {
 		if !seen[typ] {
 			t.Errorf("no example of message type %d", typ)
 		}
