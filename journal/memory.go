@@ -16,12 +16,19 @@ import (
 // append stays O(1)): enough for members to resume after gaps longer than a room's
 // history ring, nothing that survives a restart. Records are kept as they
 // were appended and encoded only when read, so Append costs a lock and a
-// slice append. It is safe for concurrent use.
+// slice append. It also keeps the table rows events carry (Record.Rows),
+// the newest MemoryMaxRows of each table, so that ReadBars works without a
+// database. It is safe for concurrent use.
 type Memory struct {
-	keep int
+	keep    int
+	maxRows int // per table; MemoryMaxRows but in tests
 
 	mu    sync.Mutex // protects rooms
 	rooms map[string]*memRoom
+
+	rowsMu      sync.Mutex // protects the fields below (memory_rows.go)
+	tables      map[string]*memTable
+	rowsDropped uint64
 }
 
 type memRoom struct {
@@ -36,12 +43,17 @@ var _ rooms.Journal = (*Memory)(nil)
 // NewMemory returns a Memory journal keeping up to keep events per room.
 // Zero means 100,000.
 func NewMemory(keep int) *Memory {
-	return &Memory{keep: cmp.Or(keep, 100_000), rooms: map[string]*memRoom{}}
+	return &Memory{keep: cmp.Or(keep, 100_000), maxRows: MemoryMaxRows, rooms: map[string]*memRoom{}, tables: map[string]*memTable{}}
 }
 
 // Append implements rooms.Journal. Events past Keep per room are dropped
-// oldest first: this journal promises nothing durable.
+// oldest first: this journal promises nothing durable. An event's table rows
+// (Record.Rows) are kept per table, the newest MemoryMaxRows of each, for
+// ReadBars; those of other records are ignored.
 func (m *Memory) Append(rec rooms.Record) {
+	if rec.Type == rooms.RecordEvent && len(rec.Rows) > 0 {
+		m.appendRows(&rec)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.rooms[rec.Room]

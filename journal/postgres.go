@@ -27,17 +27,21 @@ type PostgresConfig struct {
 	// (see package migrations).
 	URL string
 	// Buffer caps the records (of all types) accepted but not yet durable,
-	// including those being written: Full reports true at or above it, and
-	// the rooms stop producing records until the journal catches up. It
-	// bounds the journal's memory: about 120 bytes per record plus what the
-	// records point to (an event's body, which the room's history shares),
-	// plus the encoded batches in flight (3 per writer, BatchSize records
-	// each). Zero means 1,000,000.
+	// including those being written, each table row an event carries
+	// (Record.Rows) counting as one record more: Full reports true at or
+	// above it, and the rooms stop producing records until the journal
+	// catches up. It bounds the journal's memory: about 120 bytes per
+	// record plus what the records point to (an event's body, which the
+	// room's history shares; a table row, about 100-250 bytes with its
+	// boxed values), plus the encoded batches in flight (3 per writer,
+	// BatchSize records each). Zero means 1,000,000.
 	Buffer int
 	// BatchSize is both when the journal flushes without waiting for
 	// FlushInterval (this many records waiting) and the most records in one
 	// transaction (a longer backlog is written in several transactions, back
-	// to back). Zero means 5,000.
+	// to back). Table rows count as records here too, except that an event
+	// is never split from its rows: one with more rows than BatchSize is a
+	// transaction of its own. Zero means 5,000.
 	BatchSize int
 	// Writers is how many transactions may be in flight at once, each on
 	// its own connection. Rooms are spread over the writers by a hash of
@@ -77,7 +81,9 @@ type PostgresConfig struct {
 // writes each batch in one transaction, in append order: runs of events with
 // COPY into room_events, rooms created with INSERT ... ON CONFLICT DO
 // NOTHING, rooms closed with UPDATE, snapshots with INSERT ... ON CONFLICT DO
-// NOTHING. It writes its next batch only once the previous one has committed.
+// NOTHING. The table rows that events carry (Record.Rows) go into the same
+// transaction, by COPY, one per table (and column list) per batch. It writes
+// its next batch only once the previous one has committed.
 //
 // Guarantees: the records of a room become durable in the order they were
 // appended, each exactly once, and none that was accepted is dropped (until
@@ -86,7 +92,12 @@ type PostgresConfig struct {
 // waits with backoff and retries it, after removing the events the database
 // already holds: each room's events arrive in seq order and its earlier
 // batches have committed, so those are exactly the batch's events at or
-// below the room's highest stored seq. While the database is away the
+// below the room's highest stored seq. Their table rows were committed with
+// them and are dropped with them, so a row, too, is stored exactly once. A
+// row set naming a table or column that does not exist, or holding a value
+// of the wrong type, fails its transaction like an outage does, and is
+// retried (with backoff, logged) until the table is fixed: the migrations
+// create the tables that room kinds write. While the database is away the
 // buffer grows; Full reports when it reaches Buffer, and the rooms pause.
 //
 // All methods are safe for concurrent use. Append and Full never block.
@@ -100,6 +111,7 @@ type Postgres struct {
 	mu       sync.Mutex // protects the fields below
 	pending  []*chunk   // records appended, not yet taken by the encoder; oldest first
 	nPending int        // records in pending
+	wPending int        // records in pending plus their table rows
 	free     []*chunk   // recycled chunks, at most maxFreeChunks
 	closed   bool       // the encoder has exited; Append refuses records
 
@@ -116,10 +128,12 @@ type Postgres struct {
 
 	// Gauges.
 	buffered    atomic.Int64 // records accepted, not yet durable
+	bufRows     atomic.Int64 // table rows of those records
 	lag         atomic.Int64 // events accepted, not yet durable
 	queueOldest atomic.Int64 // accept time of the encoder's oldest queued record; -1: none
 	// Counters.
 	eventsWritten  atomic.Uint64
+	rowsWritten    atomic.Uint64
 	recordsWritten atomic.Uint64
 	batchesWritten atomic.Uint64
 	retries        atomic.Uint64
@@ -248,21 +262,27 @@ func (p *Postgres) Append(rec rooms.Record) {
 		}
 		p.pending = append(p.pending, c)
 	}
+	rows := rowCount(&rec)
 	c.e[c.n] = entry{rec: rec, accepted: accepted}
 	c.n++
 	p.nPending++
-	n := p.nPending
+	p.wPending += 1 + rows
+	n, w := p.nPending, p.wPending
 	// Counted before the encoder can take it, so the gauges never go
 	// below zero.
 	p.buffered.Add(1)
+	if rows > 0 {
+		p.bufRows.Add(int64(rows))
+	}
 	if rec.Type == rooms.RecordEvent {
 		p.lag.Add(1)
 	}
 	p.mu.Unlock()
 
 	// The writer needs to hear of the first record (to start its flush
-	// timer) and of a full batch; in between it is asleep on purpose.
-	if n == 1 || n%p.cfg.BatchSize == 0 {
+	// timer) and of a full batch (records and rows: w crossed a multiple of
+	// BatchSize); in between it is asleep on purpose.
+	if bs := p.cfg.BatchSize; n == 1 || w/bs != (w-1-rows)/bs {
 		select {
 		case p.wake <- struct{}{}:
 		default:
@@ -270,19 +290,20 @@ func (p *Postgres) Append(rec rooms.Record) {
 	}
 }
 
-// Full reports whether the records accepted but not yet durable have reached
-// Buffer, or the journal is closed.
+// Full reports whether the records accepted but not yet durable, with their
+// table rows, have reached Buffer, or the journal is closed.
 func (p *Postgres) Full() bool {
-	return p.buffered.Load() >= int64(p.cfg.Buffer) || p.isClosed.Load()
+	return p.buffered.Load()+p.bufRows.Load() >= int64(p.cfg.Buffer) || p.isClosed.Load()
 }
 
 // PostgresStats is a point-in-time view of a Postgres journal.
 type PostgresStats struct {
 	// Gauges.
 
-	// Buffered is the records accepted and not yet durable (Full compares
-	// it with Buffer).
-	Buffered int64
+	// Buffered is the records accepted and not yet durable, and
+	// BufferedRows the table rows they carry (Full compares the sum with
+	// Buffer).
+	Buffered, BufferedRows int64
 	// Lag is the events (RecordEvent records) accepted and not yet durable.
 	Lag int64
 	// OldestUndurable is how long the oldest record not yet durable has
@@ -292,8 +313,9 @@ type PostgresStats struct {
 	// Counters, since NewPostgres.
 
 	// EventsWritten counts events made durable; RecordsWritten counts
-	// records of all types.
-	EventsWritten, RecordsWritten uint64
+	// records of all types; RowsWritten counts the table rows of the
+	// records made durable.
+	EventsWritten, RecordsWritten, RowsWritten uint64
 	// Batches counts committed transactions.
 	Batches uint64
 	// Retries counts failed attempts to write a batch (each is retried).
@@ -304,7 +326,9 @@ type PostgresStats struct {
 	AlreadyStored uint64
 	// EncodeErrors counts records whose contents could not be encoded: an
 	// event is then stored without its body and inputs (its seq is kept, so
-	// the room's stream has no gap), a snapshot is skipped.
+	// the room's stream has no gap), a snapshot is skipped. It also counts
+	// row sets of an invalid shape (no table or columns, a row whose length
+	// is not the number of columns), which are skipped.
 	EncodeErrors uint64
 	// Refused counts records appended after Close, which are dropped.
 	Refused uint64
@@ -318,8 +342,8 @@ type PostgresStats struct {
 // call for every health check.
 func (p *Postgres) Stats() PostgresStats {
 	s := PostgresStats{
-		Buffered: p.buffered.Load(), Lag: p.lag.Load(),
-		EventsWritten: p.eventsWritten.Load(), RecordsWritten: p.recordsWritten.Load(),
+		Buffered: p.buffered.Load(), BufferedRows: p.bufRows.Load(), Lag: p.lag.Load(),
+		EventsWritten: p.eventsWritten.Load(), RecordsWritten: p.recordsWritten.Load(), RowsWritten: p.rowsWritten.Load(),
 		Batches: p.batchesWritten.Load(), Retries: p.retries.Load(), AlreadyStored: p.alreadyStored.Load(),
 		EncodeErrors: p.encodeErrors.Load(), Refused: p.refused.Load(),
 	}
@@ -367,7 +391,11 @@ func (p *Postgres) Close(ctx context.Context) error {
 		p.poolOnce.Do(p.pool.Close)
 	}
 	if n := p.buffered.Load(); n > 0 {
-		return fmt.Errorf("journal: close: %d records (%d events) not durable: %w", n, p.lag.Load(), cmp.Or(ctx.Err(), context.Canceled))
+		rows := ""
+		if r := p.bufRows.Load(); r > 0 {
+			rows = fmt.Sprintf(", %d table rows", r)
+		}
+		return fmt.Errorf("journal: close: %d records (%d events%s) not durable: %w", n, p.lag.Load(), rows, cmp.Or(ctx.Err(), context.Canceled))
 	}
 	return nil
 }

@@ -54,8 +54,10 @@ func (p *Postgres) flush(b *batch) bool {
 		p.durable(b.accepted, now)
 	}
 	p.buffered.Add(-int64(b.records))
+	p.bufRows.Add(-int64(b.rowsIn))
 	p.lag.Add(-int64(b.events))
 	p.eventsWritten.Add(uint64(b.events))
+	p.rowsWritten.Add(uint64(b.rowsIn))
 	p.recordsWritten.Add(uint64(b.records))
 	p.batchesWritten.Add(1)
 	if failures > 0 {
@@ -114,13 +116,30 @@ func (p *Postgres) write(b *batch) error {
 			return fail(fmt.Sprintf("%d room/snapshot statements", q.Len()), err)
 		}
 	}
+	// The events' table rows, in the same transaction: durable exactly
+	// when their events are.
+	b.groupRowSets()
+	for i := range b.groups {
+		g := &b.groups[i]
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{g.table}, g.columns, &groupRows{g: g, i: -1})
+		if err == nil && n != int64(g.n) {
+			err = fmt.Errorf("copied %d rows, want %d", n, g.n)
+		}
+		if err != nil {
+			// A missing table or column, or a value of the wrong type,
+			// fails every attempt alike: it is retried until fixed (see
+			// Postgres), and logged with each retry.
+			return fail(fmt.Sprintf("copy %d rows into %s %v", g.n, g.table, g.columns), err)
+		}
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return fail("commit", err)
 	}
 	return nil
 }
 
-// dropStored removes from b the events that the database already holds.
+// dropStored removes from b the events that the database already holds, and
+// with them their table rows (eventRow.sets), which were committed with them.
 // Each room's events are appended, batched and committed in seq order, and a
 // batch is retried until it commits before the next one is written, so the
 // events of b already stored are exactly those at or below their room's
@@ -158,7 +177,7 @@ func (p *Postgres) dropStored(b *batch) error {
 	if err != nil {
 		return fmt.Errorf("journal: check %d rooms for stored events: %w", len(roomList), err)
 	}
-	kept, dropped := 0, 0
+	kept, dropped, droppedRows := 0, 0, 0
 	for i := range b.ops {
 		o := &b.ops[i]
 		if o.kind != opEvents {
@@ -167,7 +186,10 @@ func (p *Postgres) dropStored(b *batch) error {
 		from := kept
 		for _, r := range b.rows[o.from:o.to] {
 			if s, ok := stored[r.room]; ok && r.seq <= s {
-				dropped++
+				dropped++ // and its table rows, committed with it
+				for k := range r.sets {
+					droppedRows += len(r.sets[k].Rows)
+				}
 				continue
 			}
 			b.rows[kept] = r
@@ -180,7 +202,7 @@ func (p *Postgres) dropStored(b *batch) error {
 	if dropped > 0 {
 		p.alreadyStored.Add(uint64(dropped))
 		p.log.Warn("journal: events of a failed write were stored after all; not writing them again",
-			"events", dropped, "rooms", len(stored))
+			"events", dropped, "table_rows", droppedRows, "rooms", len(stored))
 	}
 	return nil
 }

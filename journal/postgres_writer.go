@@ -23,6 +23,7 @@ type encoder struct {
 	queue  []*chunk // records taken from Postgres.pending, oldest first
 	head   int      // next record of queue[0]
 	queued int      // records in queue from head on
+	weight int      // records in queue from head on plus their table rows
 	spent  []*chunk // chunks emptied by build, to recycle
 	fill   []*batch // per lane, the batch being filled
 }
@@ -93,7 +94,9 @@ type batch struct {
 	accepted []int64    // accept times of the batch's events, for Postgres.durable
 	records  int        // records taken from the buffer (some may be skipped)
 	events   int        // RecordEvent records taken
+	rowsIn   int        // table rows of the records taken (some may be skipped)
 	oldest   int64      // accept time of the first record
+	groups   []rowGroup // the rows' COPYs, rebuilt by each attempt (groupRowSets)
 
 	arena bytes.Buffer     // the events' payloads, back to back
 	enc   *msgpack.Encoder // writes to arena
@@ -130,6 +133,7 @@ type eventRow struct {
 	kind       int16
 	payload    []byte // arena[start:end], set when the batch is complete
 	start, end int
+	sets       []rooms.RowSet // the event's table rows (Record.Rows), written in its transaction
 }
 
 // eventRows feeds CopyFrom from a batch's rows without building a [][]any.
@@ -190,7 +194,7 @@ func (p *Postgres) run() {
 			}
 			continue
 		}
-		if waiting < p.cfg.BatchSize && !stopping {
+		if e.weight+p.wPending < p.cfg.BatchSize && !stopping {
 			oldest := e.oldest()
 			if oldest < 0 {
 				oldest = p.pending[0].e[0].accepted
@@ -285,14 +289,15 @@ func (e *encoder) take() {
 	}
 	e.queue = append(e.queue, p.pending...)
 	e.queued += p.nPending
+	e.weight += p.wPending
 	clear(p.pending)
 	p.pending = p.pending[:0]
-	p.nPending = 0
+	p.nPending, p.wPending = 0, 0
 }
 
 // build encodes queued records into the lanes' batches (e.fill) until the
-// queue is empty or one batch has max records, and recycles the chunks it
-// empties.
+// queue is empty or one batch has max records and table rows, and recycles
+// the chunks it empties.
 func (e *encoder) build(max int) {
 	p := e.p
 	for _, b := range e.fill {
@@ -305,7 +310,10 @@ func (e *encoder) build(max int) {
 		if b.records == 0 {
 			b.oldest = en.accepted
 		}
+		rows := rowCount(&en.rec)
 		b.records++
+		b.rowsIn += rows
+		e.weight -= 1 + rows
 		if en.rec.Type == rooms.RecordEvent {
 			b.events++
 			b.accepted = append(b.accepted, en.accepted)
@@ -321,8 +329,8 @@ func (e *encoder) build(max int) {
 			e.queue = e.queue[1:]
 			e.head = 0
 		}
-		if b.records == max {
-			break
+		if b.records+b.rowsIn >= max {
+			break // one record with more rows than max still goes, whole
 		}
 	}
 	if len(e.queue) == 0 {
@@ -346,8 +354,12 @@ func (e *encoder) build(max int) {
 
 // reset empties b for reuse.
 func (b *batch) reset() {
-	b.ops, b.rows, b.accepted = b.ops[:0], b.rows[:0], b.accepted[:0]
-	b.records, b.events, b.oldest = 0, 0, -1
+	clear(b.rows) // drop the row sets for the GC
+	for i := range b.groups {
+		clear(b.groups[i].parts)
+	}
+	b.ops, b.rows, b.accepted, b.groups = b.ops[:0], b.rows[:0], b.accepted[:0], b.groups[:0]
+	b.records, b.events, b.rowsIn, b.oldest = 0, 0, 0, -1
 	b.arena.Reset()
 	if b.enc == nil {
 		b.enc = msgpack.NewEncoder(&b.arena)
@@ -426,7 +438,9 @@ func (b *batch) groupByRoom(from, to int) {
 
 // encode adds rec to b. A record that cannot be encoded is counted and
 // logged; an event is then kept without body and inputs so that its seq is
-// stored, other records are skipped.
+// stored, other records are skipped. An event's row sets go with it, but a
+// row set of an invalid shape (checkRowSet), which no attempt could write,
+// is counted and logged the same way and skipped.
 func (p *Postgres) encode(b *batch, rec *rooms.Record) {
 	at := rec.At
 	if at.IsZero() {
@@ -454,7 +468,8 @@ func (p *Postgres) encode(b *batch, rec *rooms.Record) {
 		if n := len(b.ops); n == 0 || b.ops[n-1].kind != opEvents {
 			b.ops = append(b.ops, op{kind: opEvents, from: len(b.rows), to: len(b.rows)})
 		}
-		b.rows = append(b.rows, eventRow{room: room, seq: int64(rec.Event.Seq), at: at, kind: int16(rec.Event.Type), start: start, end: b.arena.Len()})
+		sets := validRowSets(rec, func(_ *rooms.RowSet, err error) { p.encodeFailed(rec, err) })
+		b.rows = append(b.rows, eventRow{room: room, seq: int64(rec.Event.Seq), at: at, kind: int16(rec.Event.Type), start: start, end: b.arena.Len(), sets: sets})
 		b.ops[len(b.ops)-1].to = len(b.rows)
 	case rooms.RecordRoomCreated:
 		opts, err := encodeOptions(rec.Options)

@@ -80,13 +80,16 @@ func TestApplyCleanAndIdempotent(t *testing.T) {
 		t.Fatalf("Apply applied %v, want all %d migrations", applied, len(ms))
 	}
 	got := strings.Join(tables(t, conn), ",")
-	if want := "room_events,room_snapshots,rooms,tickroom_migrations"; got != want {
+	if want := "market_bars,market_trades,room_events,room_snapshots,rooms,tickroom_migrations"; got != want {
 		t.Fatalf("tables after Apply: %s, want %s", got, want)
 	}
 	// The tables are usable as the journal uses them.
 	if _, err := conn.Exec(ctx, `INSERT INTO rooms (id, kind, options) VALUES ('r', 'arena', '\x80');
 		INSERT INTO room_events VALUES ('r', 1, now(), 0, '\x90');
-		INSERT INTO room_snapshots VALUES ('r', 1, now(), '\x90')`); err != nil {
+		INSERT INTO room_snapshots VALUES ('r', 1, now(), '\x90');
+		INSERT INTO market_trades VALUES ('r', 'ACME', now(), 10.5, 100);
+		INSERT INTO market_bars (room, symbol, start, open, high, low, close, volume, trades)
+			VALUES ('r', 'ACME', '2026-08-03 10:00Z', 10, 11, 9, 10.5, 100, 1), ('r', 'ACME', '2026-08-03 10:00Z', 10.5, 12, 10, 11, 50, 1)`); err != nil {
 		t.Fatalf("insert into the new tables: %v", err)
 	}
 
