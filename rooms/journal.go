@@ -58,6 +58,30 @@ type Record struct {
 	Inputs []InputRecord     // RecordEvent of type EventUpdate: the inputs applied before this tick's Step
 
 	Snapshot *SnapshotRecord // RecordSnapshot
+
+	// Rows are rows for the kind's own tables (a market's trades and
+	// bars, see Archiver), carried by a RecordEvent: the journal stores
+	// them in the same transaction as the event, so they become durable
+	// exactly when it does, once.
+	Rows []RowSet
+}
+
+// RowSet is rows for one table of the kind's own (created by a migration):
+// each row holds one value per column, of a type pgx encodes for the
+// column (string, int64, float64, time.Time).
+type RowSet struct {
+	Table   string
+	Columns []string
+	Rows    [][]any
+}
+
+// Archiver is an optional interface of State: a kind that stores what it
+// was fed in tables of its own rather than as journaled inputs. After each
+// Step the room takes the rows and journals them with the tick's update
+// (an update is sent, with a nil body if need be, whenever there are rows);
+// the inputs of an Archiver's room are not journaled.
+type Archiver interface {
+	TakeRows() []RowSet
 }
 
 // InputRecord is one accepted input as the kind parsed it. Its Value

@@ -47,6 +47,15 @@ type State interface {
 	Snapshot() any
 }
 
+// Lifecycle is an optional interface of State: Start is called with the
+// room's id on the room's goroutine before anything else, Stop when the room
+// has stopped (disposed, or at shutdown). A state that holds outside
+// resources (a market's symbol streams) takes and releases them there.
+type Lifecycle interface {
+	Start(room string)
+	Stop()
+}
+
 // PlayerLimiter is an optional interface of State: the most players the room
 // admits. Registry.JoinOrCreate uses it to pick a room with space for a player.
 type PlayerLimiter interface {

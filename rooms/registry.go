@@ -166,6 +166,44 @@ func (g *Registry) createLocked(kind string, opts Options) (*Room, error) {
 	return r, nil
 }
 
+// Open returns the room with id, starting it as a new room of kind with
+// opts when there is none (a restored room of that id is taken as it is).
+// Rooms it returns are pinned: they stay open with no members, until
+// Close. It is how a server opens its standing rooms (a demo market).
+func (g *Registry) Open(id, kind string, opts Options) (*Room, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r := g.rooms[id]; r != nil {
+		if r.kindName != kind {
+			return nil, schema.Errorf(schema.CodeBadInput, "rooms: open %s: room is a %s room, not %s", id, r.kindName, kind)
+		}
+		r.pinned.Store(true)
+		return r, nil
+	}
+	if g.closed {
+		return nil, ErrShutdown
+	}
+	k, ok := g.kinds[kind]
+	if !ok {
+		return nil, schema.Errorf(schema.CodeUnknownKind, "rooms: no room kind %q", kind)
+	}
+	state, err := k.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("rooms: open %s room %s: %w", kind, id, err)
+	}
+	r, err := g.newRoom(id, k, opts, state)
+	if err != nil {
+		return nil, err
+	}
+	r.pinned.Store(true)
+	if j := g.cfg.Journal; j != nil {
+		j.Append(Record{Type: RecordRoomCreated, Room: r.id, At: time.Now(), Kind: kind, Options: opts})
+	}
+	g.startLocked(r)
+	g.log.Info("rooms: opened", "room", r.id, "kind", kind, "tick_hz", g.tickRate(k))
+	return r, nil
+}
+
 // newRoom builds a room of kind k with id around state, not yet started.
 func (g *Registry) newRoom(id string, k Kind, opts Options, state State) (*Room, error) {
 	maxMembers, err := opts.Int("maxMembers", g.cfg.MaxMembers, 1, g.cfg.MaxMembers)
@@ -396,6 +434,7 @@ func (g *Registry) Stats() Stats {
 	s.TickCount, s.OverrunCount, s.SkippedTickCount = c.ticks.Load(), c.overruns.Load(), c.skipped.Load()
 	s.EventCount, s.OverflowCount, s.ResyncCount = c.events.Load(), c.overflows.Load(), c.resyncs.Load()
 	s.InputCount, s.InputBusyCount, s.InputDroppedCount = c.inputs.Load(), c.inputsBusy.Load(), c.inputsDropped.Load()
+	s.PublishedCount = c.published.Load()
 	s.JoinCount, s.JoinRefusedCount, s.JoinBusyCount = c.joins.Load(), c.joinsRefused.Load(), c.joinsBusy.Load()
 	s.JournalStallCount, s.ResumeJournalCount = c.journalStalls.Load(), c.resumesJournal.Load()
 	return s

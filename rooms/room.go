@@ -23,7 +23,8 @@ type Room struct {
 	log      *slog.Logger
 
 	maxMembers int
-	maxPlayers int // 0: no limit known
+	maxPlayers int         // 0: no limit known
+	pinned     atomic.Bool // opened by the server (Registry.Open): never disposed when empty
 
 	mu      sync.Mutex // protects the fields below it
 	queue   []command
@@ -55,6 +56,7 @@ const (
 	opLeave
 	opInput
 	opCatchUp // a journal read for a resuming member is done
+	opPublish // items from Room.Publish
 )
 
 // command is a request queued for the room's goroutine.
@@ -67,7 +69,8 @@ type command struct {
 	// reserved: the registry counted this join in reserved (and
 	// reservedPlayers for players) when it chose the room.
 	reserved bool
-	gap      *gapFill // opCatchUp
+	gap      *gapFill      // opCatchUp
+	publish  *publishBatch // opPublish
 }
 
 // ID returns the room's id.
@@ -131,7 +134,7 @@ func (r *Room) enqueue(c command) error {
 	}
 	// Leaves and journal results are bounded by the membership and never
 	// refused; joins and inputs are, when the queue or the journal is full.
-	if (c.op == opJoin || c.op == opInput) &&
+	if (c.op == opJoin || c.op == opInput || c.op == opPublish) &&
 		(len(r.queue) >= r.reg.cfg.InputQueue || (r.reg.cfg.Journal != nil && r.reg.cfg.Journal.Full())) {
 		r.mu.Unlock()
 		if c.op == opJoin {

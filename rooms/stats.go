@@ -10,6 +10,7 @@ type counters struct {
 	overflows, resyncs          atomic.Uint64
 	inputs, inputsBusy          atomic.Uint64
 	inputsDropped               atomic.Uint64
+	published                   atomic.Uint64
 	joins, joinsRefused         atomic.Uint64
 	joinsBusy                   atomic.Uint64
 	journalStalls               atomic.Uint64
@@ -35,6 +36,7 @@ type Stats struct {
 	InputCount         uint64 `json:"inputs"`
 	InputBusyCount     uint64 `json:"inputs_refused_busy"`
 	InputDroppedCount  uint64 `json:"inputs_dropped"` // from members that had left, or spectators
+	PublishedCount     uint64 `json:"published"`      // items taken by Room.Publish (before the state's verdict)
 	JoinCount          uint64 `json:"joins"`
 	JoinRefusedCount   uint64 `json:"joins_refused"`
 	JoinBusyCount      uint64 `json:"joins_refused_busy"` // refused at once: the room's queue (or the journal) was full

@@ -28,6 +28,7 @@ type tickLoop struct {
 	spare      []command // the queue's other buffer, swapped in by drain
 
 	inputs            []InputRecord // applied since the last update, for the journal
+	rows              []RowSet      // an Archiver's rows for the next update's record
 	snapTick, snapSeq uint64        // when the last snapshot was journaled
 	feeders           []*member     // members being replayed (feed)
 }
@@ -54,6 +55,10 @@ func (r *Room) run() {
 	l := &r.loop
 	now := time.Now()
 	l.emptySince = now
+	if lc, ok := l.state.(Lifecycle); ok {
+		lc.Start(r.id)
+		defer lc.Stop()
+	}
 
 	var tc <-chan time.Time
 	var timer *time.Timer
@@ -88,7 +93,7 @@ func (r *Room) run() {
 
 func (r *Room) disposeDue() bool {
 	g := r.reg.cfg.EmptyGrace
-	return g >= 0 && !r.loop.emptySince.IsZero() && time.Since(r.loop.emptySince) >= g
+	return g >= 0 && !r.pinned.Load() && !r.loop.emptySince.IsZero() && time.Since(r.loop.emptySince) >= g
 }
 
 // schedule sets the timer for the next tick on a fixed grid (start + n*period),
@@ -126,6 +131,8 @@ func (r *Room) drain() {
 			r.input(c.member, c.input)
 		case opCatchUp:
 			r.catchUp(c.gap)
+		case opPublish:
+			r.publish(c.publish)
 		}
 		q[i] = command{} // drop references for the GC
 	}
@@ -147,7 +154,13 @@ func (r *Room) tick() {
 	// An update goes out when the state changed, and also when inputs were
 	// applied (with a nil body if they changed nothing), so that every
 	// accepted input is journaled with the seq of the tick that used it.
-	if delta := l.state.Step(l.tick, r.period); delta != nil || len(l.inputs) > 0 {
+	delta := l.state.Step(l.tick, r.period)
+	if a, ok := l.state.(Archiver); ok {
+		if l.rows = a.TakeRows(); j == nil {
+			l.rows = nil // nowhere to keep them
+		}
+	}
+	if delta != nil || len(l.inputs) > 0 || len(l.rows) > 0 {
 		r.broadcast(&schema.RoomEvent{Type: schema.EventUpdate, Body: delta})
 	}
 	if l.lagging > 0 {
@@ -189,6 +202,7 @@ func (r *Room) broadcast(ev *schema.RoomEvent) {
 		rec := Record{Type: RecordEvent, Room: r.id, At: time.UnixMicro(ev.SentUs), Event: ev}
 		if ev.Type == schema.EventUpdate {
 			rec.Inputs, l.inputs = l.inputs, nil
+			rec.Rows, l.rows = l.rows, nil
 		}
 		j.Append(rec)
 	}
@@ -385,7 +399,7 @@ func (r *Room) input(id schema.MemberID, in any) {
 		return
 	}
 	r.loop.state.Input(id, in)
-	if r.reg.cfg.Journal != nil {
+	if _, archives := r.loop.state.(Archiver); r.reg.cfg.Journal != nil && !archives {
 		r.loop.inputs = append(r.loop.inputs, InputRecord{Member: id, Value: in})
 	}
 }
@@ -417,6 +431,8 @@ func (r *Room) shutdown() {
 			c.join.Member.Joined(JoinResult{Req: c.join.Req, Token: c.join.Token, Room: r, Role: c.join.Role, Err: reason})
 		case opInput:
 			r.input(c.member, c.input) // accepted by Input: it is applied and journaled
+		case opPublish:
+			refusePublish(c.publish, reason) // not acknowledged yet: the publisher is told
 		}
 	}
 	if j := r.reg.cfg.Journal; j != nil && reason == ErrShutdown {
