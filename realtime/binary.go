@@ -1,8 +1,10 @@
 package realtime
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -44,6 +46,12 @@ func (s *session) handleBinary(op gws.Opcode, data []byte) {
 		fail = s.input(m)
 	case *schema.Ping:
 		s.reply(&schema.Pong{Req: m.Req, ClientUs: m.ClientUs, ServerUs: time.Now().UnixMicro()})
+	case *schema.Subscribe:
+		fail = s.subscribeTicker(m)
+	case *schema.Unsubscribe:
+		fail = s.unsubscribeTicker(m)
+	case *schema.Publish:
+		fail = s.publish(m)
 	default:
 		s.bad(schema.ReqOf(m), schema.CodeUnknownType,
 			fmt.Sprintf("message type %d is sent by servers, not clients", m.Type()))
@@ -177,4 +185,81 @@ func (s *session) input(m *schema.Input) error {
 		return schema.Errorf(schema.CodeNotAllowed, "spectators send no input (room %s)", m.Room)
 	}
 	return mm.room.Input(mm.id, m.Payload)
+}
+
+// subscribeTicker serves Subscribe: the answer, then the symbol's newest
+// Quote and each later one.
+func (s *session) subscribeTicker(m *schema.Subscribe) error {
+	if !strings.HasPrefix(m.Topic, tickerTopicPrefix) {
+		return schema.Errorf(schema.CodeBadInput, "subscribe %q: tickroom.v1 subscribes to symbol streams, %s{SYMBOL}", m.Topic, tickerTopicPrefix)
+	}
+	t := s.gw.tickers.lookup(m.Topic[len(tickerTopicPrefix):])
+	if t == nil {
+		return schema.Errorf(schema.CodeUnknownSymbol, "subscribe %s: no market room holds symbol %q", m.Topic, m.Topic[len(tickerTopicPrefix):])
+	}
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return nil
+	case s.tickers[m.Topic] != nil:
+		s.mu.Unlock()
+		return schema.Errorf(schema.CodeAlreadyMember, "subscribe %s: already subscribed", m.Topic)
+	case len(s.tickers) >= s.gw.cfg.MaxTickersPerConn:
+		s.mu.Unlock()
+		return schema.Errorf(schema.CodeTooManyRooms, "subscribe %s: a connection may hold %d symbol streams", m.Topic, s.gw.cfg.MaxTickersPerConn)
+	}
+	if s.tickers == nil {
+		s.tickers = map[string]*ticker{}
+	}
+	s.tickers[m.Topic] = t
+	s.mu.Unlock()
+	// The answer goes first; the ticker's newest message follows it.
+	s.reply(&schema.Subscribed{Req: m.Req, Topic: m.Topic, Active: true})
+	t.subscribe(s)
+	return nil
+}
+
+func (s *session) unsubscribeTicker(m *schema.Unsubscribe) error {
+	s.mu.Lock()
+	t := s.tickers[m.Topic]
+	delete(s.tickers, m.Topic)
+	s.mu.Unlock()
+	if t == nil {
+		return schema.Errorf(schema.CodeNotMember, "unsubscribe %s: not subscribed", m.Topic)
+	}
+	t.unsubscribe(s)
+	s.reply(&schema.Subscribed{Req: m.Req, Topic: m.Topic, Active: false})
+	return nil
+}
+
+// deliverTicker implements tickerSub: one push of the shared message, or
+// nothing when the outbox is full (the next message supersedes it).
+func (s *session) deliverTicker(m *tickerMsg) pushResult {
+	w := m.binaryWire()
+	if w == nil || s.closeBegun.Load() {
+		return discarded
+	}
+	return s.out.push(w, false)
+}
+
+// publish serves Publish from a publisher connection. It waits for the
+// rooms to apply the batch (a room takes its queue at once), so a
+// publisher that sends faster than the rooms apply is slowed, not queued.
+func (s *session) publish(m *schema.Publish) error {
+	if !s.publisher {
+		return schema.Errorf(schema.CodeUnauthorized, "publish: this connection presented no API key; connect with Authorization: Bearer <key> (or ?access_token=<key>)")
+	}
+	items, errs, err := decodeItemsMsgpack(m.Items)
+	if err != nil {
+		if codeOf(err) == schema.CodeTooLarge {
+			return err
+		}
+		return schema.Errorf(schema.CodeMalformed, "publish: %v", err)
+	}
+	res := s.gw.publish(context.Background(), items, errs)
+	s.gw.c.publishItems.Add(uint64(res.Accepted))
+	s.gw.c.publishRejected.Add(uint64(res.Rejected))
+	s.reply(&schema.Published{Req: m.Req, Result: res})
+	return nil
 }

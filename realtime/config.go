@@ -48,6 +48,14 @@ type Config struct {
 	// connection closes), since browsers cannot set headers on a WebSocket
 	// upgrade. It must be safe for concurrent use.
 	Authorize func(Credentials) error
+	// PublishKeys are the API keys that may publish (POST /api/publish,
+	// and tickroom.v1 connections that present one as their bearer token,
+	// which may then send Publish). Such a connection is a service's: it
+	// skips Authorize. Empty means publishing is off.
+	PublishKeys []string
+	// MaxTickersPerConn caps the symbol streams one tickroom.v1
+	// connection subscribes to. Zero means 1,024.
+	MaxTickersPerConn int
 	// STOMP configures the STOMP subprotocol.
 	STOMP STOMPConfig
 	// Logger receives connection-level log lines. Nil means none.
@@ -104,6 +112,7 @@ func (c *Config) setDefaults() {
 		c.DeflateThreshold = 0
 	}
 	c.ReadBufferSize = cmp.Or(c.ReadBufferSize, 2<<10)
+	c.MaxTickersPerConn = cmp.Or(c.MaxTickersPerConn, 1024)
 	st := &c.STOMP
 	st.HeartBeat = cmp.Or(st.HeartBeat, 10*time.Second)
 	if st.HeartBeat < 0 {

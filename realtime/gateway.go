@@ -15,6 +15,7 @@ import (
 	"github.com/lxzan/gws"
 	"github.com/tickroom/tickroom/realtime/stomp"
 	"github.com/tickroom/tickroom/rooms"
+	"github.com/tickroom/tickroom/rooms/market"
 	"github.com/tickroom/tickroom/schema"
 )
 
@@ -24,6 +25,7 @@ type Rooms interface {
 	Join(id string, req rooms.JoinRequest) error
 	JoinOrCreate(kind string, opts rooms.Options, req rooms.JoinRequest) (*rooms.Room, error)
 	CreateAndJoin(kind string, opts rooms.Options, req rooms.JoinRequest) (*rooms.Room, error)
+	Get(id string) *rooms.Room
 }
 
 // Subprotocols lists, in order of preference, the WebSocket subprotocols
@@ -46,6 +48,7 @@ type Gateway struct {
 	log      *slog.Logger
 	upgrader *gws.Upgrader
 	broker   broker
+	tickers  tickers
 	c        counters
 	lastID   atomic.Uint64 // the last session id given
 
@@ -64,6 +67,9 @@ type counters struct {
 	slowClosed, overflows     atomic.Uint64
 	openSTOMP                 atomic.Int64
 	heartBeatClosed, nacks    atomic.Uint64
+	publishItems              atomic.Uint64
+	publishRejected           atomic.Uint64
+	publishRefused            atomic.Uint64
 }
 
 // Stats is a point-in-time view of a Gateway. Gauges say how things are
@@ -81,6 +87,10 @@ type Stats struct {
 	HeartBeatClosed    uint64      `json:"closed_heart_beat"` // STOMP clients silent past their heart-beat
 	NackCount          uint64      `json:"stomp_nacks"`
 	Broker             BrokerStats `json:"broker"`
+	Tickers            TickerStats `json:"tickers"`
+	PublishedCount     uint64      `json:"published_items"`    // items accepted from publishers
+	PublishRejected    uint64      `json:"published_rejected"` // items refused (per-item errors)
+	PublishUnauthCount uint64      `json:"publish_unauthorized"`
 }
 
 // New returns a gateway that admits members to rooms through r.
@@ -92,6 +102,7 @@ func New(r Rooms, cfg Config) *Gateway {
 	}
 	g := &Gateway{cfg: cfg, rooms: r, log: log, sessions: map[*session]struct{}{}, stopWatch: make(chan struct{})}
 	g.broker.threshold = cfg.DeflateThreshold
+	g.tickers.threshold = cfg.DeflateThreshold
 	g.upgrader = gws.NewUpgrader(g, &gws.ServerOption{
 		ReadMaxPayloadSize: cfg.MaxMessageBytes,
 		ReadBufferSize:     cfg.ReadBufferSize,
@@ -120,6 +131,8 @@ func New(r Rooms, cfg Config) *Gateway {
 			if v, ok := stompVersionOf[chooseSubprotocol(r.Header.Values("Sec-WebSocket-Protocol"))]; ok {
 				s.proto = schema.ProtoSTOMP
 				s.newSTOMP(v, r)
+			} else {
+				s.publisher = g.isPublishKey(requestToken(r))
 			}
 			// gws enables deflate exactly when the offer names it.
 			s.deflate = !cfg.DisableDeflate && strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
@@ -192,7 +205,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, http.StatusBadRequest)
 		return
 	}
-	if _, isSTOMP := stompVersionOf[proto]; !isSTOMP && g.cfg.Authorize != nil {
+	if _, isSTOMP := stompVersionOf[proto]; !isSTOMP && g.cfg.Authorize != nil && !g.isPublishKey(requestToken(r)) {
 		if err := safeAuthorize(g.cfg.Authorize, Credentials{Protocol: schema.ProtoBinary, Request: r, Token: requestToken(r)}); err != nil {
 			g.c.refused.Add(1)
 			http.Error(w, "tickroom: unauthorized: "+err.Error(), http.StatusUnauthorized)
@@ -369,9 +382,16 @@ func (g *Gateway) Stats() Stats {
 		BadMessageCount: g.c.badMessages.Load(), PolicyClosedCount: g.c.policyClosed.Load(),
 		SlowClosedCount: g.c.slowClosed.Load(), OverflowCount: g.c.overflows.Load(),
 		STOMPConnections: g.c.openSTOMP.Load(), HeartBeatClosed: g.c.heartBeatClosed.Load(),
-		NackCount: g.c.nacks.Load(), Broker: g.broker.stats(),
+		NackCount: g.c.nacks.Load(), Broker: g.broker.stats(), Tickers: g.tickers.stats(),
+		PublishedCount: g.c.publishItems.Load(), PublishRejected: g.c.publishRejected.Load(),
+		PublishUnauthCount: g.c.publishRefused.Load(),
 	}
 }
+
+// Tickers returns the gateway's single-symbol streams, for market rooms
+// (market.Market.Streams): what rooms send there reaches /topic/ticker/
+// {SYMBOL} subscribers and tickroom.v1 Subscribe.
+func (g *Gateway) Tickers() market.Streams { return &g.tickers }
 
 // gwsLogger sends gws's error lines to slog.
 type gwsLogger struct{ l *slog.Logger }

@@ -27,12 +27,14 @@ type session struct {
 	closeBegun atomic.Bool // a close is under way: inbound messages are ignored
 	id         uint64      // numbers the gateway's connections from 1
 	st         *stompState // nil unless proto is ProtoSTOMP
+	publisher  bool        // tickroom.v1 with an API key: may send Publish
 
 	mu        sync.Mutex             // protects the fields below
 	rooms     map[string]*membership // rooms joined
 	pending   map[uint64]string      // join token → room id ("" until a JoinOrCreate/Create lands)
 	nextToken uint64
 	closed    bool
+	tickers   map[string]*ticker // tickroom.v1 symbol subscriptions, by topic
 
 	strikes int // bad messages net of good ones; reader goroutine only
 }
@@ -194,7 +196,12 @@ func (s *session) cleanup() {
 		}
 	}
 	s.rooms = nil
+	tks := s.tickers
+	s.tickers = nil
 	s.mu.Unlock()
+	for _, t := range tks {
+		t.unsubscribe(s)
+	}
 	s.closeBegun.Store(true)
 	s.out.close()
 	if s.st != nil {

@@ -2,6 +2,7 @@ package realtime_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -12,12 +13,14 @@ import (
 	"github.com/tickroom/tickroom/realtime"
 	"github.com/tickroom/tickroom/rooms"
 	"github.com/tickroom/tickroom/rooms/game"
+	"github.com/tickroom/tickroom/rooms/market"
 	"github.com/tickroom/tickroom/schema"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// testServer is a registry with the arena kind and a gateway, served over
-// real loopback HTTP.
+// testServer is a registry with the arena and market kinds and a gateway,
+// served over real loopback HTTP (the gateway at any path, and POST
+// /api/publish).
 type testServer struct {
 	reg *rooms.Registry
 	gw  *realtime.Gateway
@@ -31,7 +34,11 @@ func startServer(t testing.TB, rc rooms.Config, gc realtime.Config) *testServer 
 	reg := rooms.NewRegistry(rc)
 	reg.Register(game.Arena{})
 	gw := realtime.New(reg, gc)
-	srv := httptest.NewServer(gw)
+	reg.Register(market.New(gw.Tickers()))
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/publish", gw.PublishHandler())
+	mux.Handle("/", gw)
+	srv := httptest.NewServer(mux)
 	ts := &testServer{reg: reg, gw: gw, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

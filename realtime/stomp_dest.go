@@ -17,32 +17,33 @@ const anyRoom = "*"
 const maxSubscriptionID = 256
 
 // stompSubscribe serves SUBSCRIBE. It reports deferred when the receipt is
-// to follow a room join's outcome.
-func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, err error) {
+// to follow a room join's outcome, and returns then, when not nil, to be
+// called once the receipt is queued (a ticker's first message follows it).
+func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, then func(), err error) {
 	st := s.st
 	dest, ok := f.Get("destination")
 	if !ok || dest == "" {
-		return false, protoErr("missing destination header", "SUBSCRIBE needs a destination header")
+		return false, nil, protoErr("missing destination header", "SUBSCRIBE needs a destination header")
 	}
 	id, ok := f.Get("id")
 	if !ok {
 		if st.version != stomp.Version10 {
-			return false, protoErr("missing id header", "SUBSCRIBE needs an id header (STOMP %s)", st.version)
+			return false, nil, protoErr("missing id header", "SUBSCRIBE needs an id header (STOMP %s)", st.version)
 		}
 		id = dest // STOMP 1.0 makes the id optional; the destination names the subscription
 	}
 	if len(id) > maxSubscriptionID {
-		return false, protoErr("subscription id too long", "subscription id of %d octets; at most %d", len(id), maxSubscriptionID)
+		return false, nil, protoErr("subscription id too long", "subscription id of %d octets; at most %d", len(id), maxSubscriptionID)
 	}
 	ackHdr, _ := f.Get("ack")
 	mode, ok := ackModeOf(ackHdr, st.version)
 	if !ok {
-		return false, protoErr("unknown ack mode", "ack %q; STOMP %s has auto, client%s", ackHdr, st.version,
+		return false, nil, protoErr("unknown ack mode", "ack %q; STOMP %s has auto, client%s", ackHdr, st.version,
 			map[bool]string{true: "", false: " and client-individual"}[st.version == stomp.Version10])
 	}
 	head, err := stomp.NewMessageHead(id, st.version)
 	if err != nil {
-		return false, protoErr("bad subscription id", "subscription id %q cannot be sent back in a MESSAGE: %v", id, err)
+		return false, nil, protoErr("bad subscription id", "subscription id %q cannot be sent back in a MESSAGE: %v", id, err)
 	}
 	sub := &stompSub{s: s, id: id, dest: dest, version: st.version, head: head, ack: mode,
 		ackHeader: mode != ackAuto && st.version == stomp.Version12}
@@ -52,14 +53,17 @@ func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, err error) {
 	case strings.HasPrefix(dest, roomTopicPrefix) && len(dest) > len(roomTopicPrefix):
 		which = subRoom
 	case strings.HasPrefix(dest, tickerTopicPrefix):
-		return false, s.stompUserError(dest, schema.Errorf(schema.CodeUnknownRoom,
-			"no market data here yet: %s is reserved for ticker streams", dest))
+		if sub.ticker = s.gw.tickers.lookup(dest[len(tickerTopicPrefix):]); sub.ticker == nil {
+			return false, nil, s.stompUserError(dest, schema.Errorf(schema.CodeUnknownSymbol,
+				"SUBSCRIBE to %s: no market room holds symbol %q", dest, dest[len(tickerTopicPrefix):]))
+		}
+		which = subTicker
 	case strings.HasPrefix(dest, topicPrefix) && len(dest) > len(topicPrefix):
 		which = subTopic
 	case strings.HasPrefix(dest, userQueuePrefix) && len(dest) > len(userQueuePrefix):
 		which = subUser
 	default:
-		return false, protoErr("unknown destination", "SUBSCRIBE to %q: tickroom serves %s{room}, %s{name} and %s{name}",
+		return false, nil, protoErr("unknown destination", "SUBSCRIBE to %q: tickroom serves %s{room}, %s{name} and %s{name}",
 			dest, roomTopicPrefix, topicPrefix, userQueuePrefix)
 	}
 	sub.kind = which
@@ -69,7 +73,7 @@ func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, err error) {
 		sub.room = dest[len(roomTopicPrefix):]
 		if sub.room == anyRoom {
 			if kind, _ = f.Get("kind"); kind == "" {
-				return false, protoErr("missing kind header", "SUBSCRIBE to %s joins (or creates) a room of the kind the kind header names", dest)
+				return false, nil, protoErr("missing kind header", "SUBSCRIBE to %s joins (or creates) a room of the kind the kind header names", dest)
 			}
 		}
 		switch r, _ := f.Get("role"); r {
@@ -78,28 +82,28 @@ func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, err error) {
 		case "spectator":
 			sub.role = schema.RoleSpectator
 		default:
-			return false, protoErr("unknown role", "role %q; want player or spectator", r)
+			return false, nil, protoErr("unknown role", "role %q; want player or spectator", r)
 		}
 	}
 	var lastSeq uint64
 	if v, ok := f.Get("last-seq"); ok && which == subRoom {
 		if lastSeq, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return false, protoErr("malformed last-seq header", "last-seq %q is not a sequence number", v)
+			return false, nil, protoErr("malformed last-seq header", "last-seq %q is not a sequence number", v)
 		}
 	}
 	sub.receipt, _ = f.Get("receipt")
-	if accept, _ := f.Get("accept"); which == subRoom && strings.Contains(accept, msgpackType) {
+	if accept, _ := f.Get("accept"); (which == subRoom || which == subTicker) && strings.Contains(accept, msgpackType) {
 		sub.msgpack = true
 	}
 
 	s.mu.Lock()
 	if _, dup := st.subs[id]; dup {
 		s.mu.Unlock()
-		return false, protoErr("duplicate subscription id", "subscription id %q is in use on this session", id)
+		return false, nil, protoErr("duplicate subscription id", "subscription id %q is in use on this session", id)
 	}
 	if len(st.subs) >= s.gw.cfg.STOMP.MaxSubscriptions {
 		s.mu.Unlock()
-		return false, protoErr("too many subscriptions", "a session may hold %d subscriptions", s.gw.cfg.STOMP.MaxSubscriptions)
+		return false, nil, protoErr("too many subscriptions", "a session may hold %d subscriptions", s.gw.cfg.STOMP.MaxSubscriptions)
 	}
 	st.subs[id] = sub
 	s.mu.Unlock()
@@ -107,6 +111,8 @@ func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, err error) {
 	switch which {
 	case subTopic:
 		s.gw.broker.subscribe(dest, sub)
+	case subTicker:
+		return false, func() { sub.ticker.subscribe(sub) }, nil
 	case subRoom:
 		var token uint64
 		if sub.room == anyRoom {
@@ -131,11 +137,11 @@ func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, err error) {
 		}
 		if err != nil {
 			s.forgetSub(sub)
-			return false, s.stompUserError(dest, err)
+			return false, nil, s.stompUserError(dest, err)
 		}
-		return true, nil
+		return true, nil, nil
 	}
-	return false, nil
+	return false, nil, nil
 }
 
 // roomIDs returns the rooms the session is in.
@@ -196,6 +202,8 @@ func (s *session) stompUnsubscribe(f *stomp.Frame) error {
 		leave.room.Leave(leave.id, 0)
 	case sub.kind == subTopic:
 		s.gw.broker.unsubscribe(sub.dest, sub)
+	case sub.kind == subTicker:
+		sub.ticker.unsubscribe(sub)
 	}
 	return nil
 }
@@ -299,8 +307,11 @@ func (s *session) stompCleanup() {
 	s.mu.Unlock()
 	for _, sub := range subs {
 		sub.unsubscribed.Store(true)
-		if sub.kind == subTopic {
+		switch sub.kind {
+		case subTopic:
 			s.gw.broker.unsubscribe(sub.dest, sub)
+		case subTicker:
+			sub.ticker.unsubscribe(sub)
 		}
 	}
 }

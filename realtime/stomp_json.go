@@ -26,6 +26,7 @@ var eventTypeNames = [...]string{
 	schema.EventMemberJoined: "member_joined",
 	schema.EventMemberLeft:   "member_left",
 	schema.EventSnapshot:     "snapshot",
+	schema.EventMessage:      "message",
 }
 
 var modeNames = [...]string{

@@ -167,13 +167,16 @@ func (s *session) stompFrame(f *stomp.Frame) error {
 			return err
 		}
 	case stomp.CommandSubscribe:
-		deferred, err := s.stompSubscribe(f)
+		deferred, then, err := s.stompSubscribe(f)
 		if err != nil {
 			return err
 		}
 		if deferred {
 			st.deferred = true
 			return nil // the receipt follows the join's outcome
+		}
+		if then != nil {
+			defer then() // after the receipt
 		}
 	case stomp.CommandUnsubscribe:
 		if err := s.stompUnsubscribe(f); err != nil {

@@ -27,9 +27,10 @@ var ackModeNames = [...]string{ackAuto: "auto", ackClient: "client", ackClientIn
 type subKind uint8
 
 const (
-	subRoom  subKind = iota // /topic/rooms/{room}: a room membership
-	subTopic                // /topic/{name}: a broker topic
-	subUser                 // /user/queue/{name}: replies to this session
+	subRoom   subKind = iota // /topic/rooms/{room}: a room membership
+	subTopic                 // /topic/{name}: a broker topic
+	subUser                  // /user/queue/{name}: replies to this session
+	subTicker                // /topic/ticker/{SYMBOL}: one symbol of a market room
 )
 
 // More results of a push, for subscriptions.
@@ -70,7 +71,8 @@ type stompSub struct {
 	// msgpack: room events go with tickroom.v1 msgpack bodies (SUBSCRIBE
 	// header accept:application/msgpack) rather than JSON.
 	msgpack bool
-	receipt string // a room SUBSCRIBE's receipt, sent once the join lands
+	receipt string  // a room SUBSCRIBE's receipt, sent once the join lands
+	ticker  *ticker // for subTicker
 
 	// unsubscribed: the client cancelled it; queued messages are not
 	// written. ended: the room let the member go; nothing more is
@@ -187,6 +189,15 @@ func (sub *stompSub) Deliver(f *rooms.Frame) bool {
 		return false
 	}
 	return true
+}
+
+// deliverTicker implements tickerSub: one push of the ticker's shared
+// message, or nothing if the outbox is full (the next one supersedes it).
+func (sub *stompSub) deliverTicker(m *tickerMsg) pushResult {
+	if sub.unsubscribed.Load() || sub.s.closeBegun.Load() {
+		return discarded
+	}
+	return sub.deliver(m.stompWire(sub.version, sub.msgpack), false, false)
 }
 
 // ReadyForSnapshot implements rooms.SnapshotWaiter.

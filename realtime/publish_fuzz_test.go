@@ -1,0 +1,70 @@
+package realtime_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/tickroom/tickroom/realtime"
+	"github.com/tickroom/tickroom/rooms"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// FuzzPublish feeds POST /api/publish arbitrary bodies, as JSON and as
+// msgpack: the handler never panics, answers 200, 400 or 413, and a 200
+// answer has one result per item with the counts adding up.
+func FuzzPublish(f *testing.F) {
+	f.Add([]byte(`{"items":[{"room":"m","type":"trade","symbol":"AAPL","ts":1,"price":1.5,"size":3}]}`), false)
+	f.Add([]byte(`{"items":[{"room":"m","type":"quote","symbol":"MSFT","ts":2,"bid":1,"ask":2},{"topic":"/topic/x","data":[1,{"a":null}]},{}]}`), false)
+	f.Add([]byte(`{"items":[{"room":"m","type":"trade","price":"x"},7,null,"s"]}`), false)
+	mp, _ := msgpack.Marshal(map[string]any{"items": []any{
+		map[string]any{"room": "m", "type": "trade", "symbol": "NVDA", "ts": 5, "price": 2.5, "size": 1},
+		map[string]any{"topic": "/topic/y", "data": map[any]any{1: []any{true}}},
+		"junk",
+	}})
+	f.Add(mp, true)
+	f.Add([]byte{0x81, 0xa5, 'i', 't', 'e', 'm', 's', 0xdd, 0xff, 0xff, 0xff, 0xff}, true)
+
+	ts := startServer(f, rooms.Config{ManualTicks: true, EmptyGrace: -1}, realtime.Config{PublishKeys: []string{testKey}})
+	if _, err := ts.reg.Open("m", "market", rooms.Options{"symbols": testSymbols}); err != nil {
+		f.Fatal(err)
+	}
+	h := ts.gw.PublishHandler()
+	f.Fuzz(func(t *testing.T, body []byte, asMsgpack bool) {
+		req := httptest.NewRequest("POST", "/api/publish", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		req.Header.Set("Content-Type", map[bool]string{false: "application/json", true: "application/msgpack"}[asMsgpack])
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			return
+		case http.StatusOK:
+		default:
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		var res struct {
+			Accepted, Rejected int
+			Results            []struct {
+				OK   bool
+				Code string
+			}
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil {
+			t.Fatalf("answer %q: %v", rec.Body, err)
+		}
+		ok := 0
+		for _, r := range res.Results {
+			if r.OK {
+				ok++
+			} else if r.Code == "" {
+				t.Fatalf("a refused item without a code: %s", rec.Body)
+			}
+		}
+		if ok != res.Accepted || len(res.Results) != res.Accepted+res.Rejected {
+			t.Fatalf("counts do not add up: %s", rec.Body)
+		}
+	})
+}

@@ -1,0 +1,114 @@
+package realtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/tickroom/tickroom/schema"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// MaxPublishBody caps the body of POST /api/publish.
+const MaxPublishBody = 8 << 20
+
+// PublishHandler serves POST /api/publish: a batch of schema.PublishItem,
+// as JSON {"items":[...]} (Content-Type application/json) or msgpack of the
+// same map (application/msgpack), authorized by an API key in
+// "Authorization: Bearer <key>" or "X-API-Key: <key>".
+//
+// The answer is 200 with a schema.PublishResult (JSON, or msgpack when the
+// request's Accept names application/msgpack) whenever the batch could be
+// read, however many of its items were refused: each result says ok, or the
+// code and message of that item's refusal, and accepted items are applied
+// whatever happened to the others. Whole-request failures: 401 (no or
+// wrong key), 403 (publishing not configured), 400 (not a batch), 413 (over
+// MaxPublishBody or schema.MaxPublishItems), 415 (another content type).
+func (g *Gateway) PublishHandler() http.Handler {
+	return http.HandlerFunc(g.servePublish)
+}
+
+func (g *Gateway) servePublish(w http.ResponseWriter, r *http.Request) {
+	if len(g.cfg.PublishKeys) == 0 {
+		http.Error(w, "tickroom: publishing is off: the server has no API keys (-publish-key)", http.StatusForbidden)
+		return
+	}
+	key := r.Header.Get("X-API-Key")
+	if t, ok := bearer(r.Header.Get("Authorization")); ok {
+		key = t
+	}
+	if !g.isPublishKey(key) {
+		g.c.publishRefused.Add(1)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tickroom publish"`)
+		http.Error(w, "tickroom: unauthorized: publishing needs an API key (Authorization: Bearer <key>, or X-API-Key)", http.StatusUnauthorized)
+		return
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "" {
+		ct = "application/json"
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPublishBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("tickroom: publish body over %d bytes", MaxPublishBody), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "tickroom: reading the body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	var items []*schema.PublishItem
+	var errs []error
+	switch ct {
+	case "application/json":
+		var env struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		if err = json.Unmarshal(body, &env); err == nil && env.Items == nil {
+			err = errors.New(`no "items" array`)
+		}
+		if err == nil {
+			items, errs, err = decodeItemsJSON(env.Items)
+		}
+	case "application/msgpack", "application/x-msgpack":
+		var env struct {
+			Items msgpack.RawMessage `msgpack:"items"`
+		}
+		if err = msgpack.Unmarshal(body, &env); err == nil && env.Items == nil {
+			err = errors.New(`no "items" array`)
+		}
+		if err == nil {
+			items, errs, err = decodeItemsMsgpack(env.Items)
+		}
+	default:
+		http.Error(w, fmt.Sprintf("tickroom: Content-Type %q: send application/json or application/msgpack", ct), http.StatusUnsupportedMediaType)
+		return
+	}
+	if err != nil {
+		status := http.StatusBadRequest
+		if codeOf(err) == schema.CodeTooLarge {
+			status = http.StatusRequestEntityTooLarge
+		}
+		http.Error(w, "tickroom: not a publish batch: "+err.Error(), status)
+		return
+	}
+	res := g.publish(r.Context(), items, errs)
+	g.c.publishItems.Add(uint64(res.Accepted))
+	g.c.publishRejected.Add(uint64(res.Rejected))
+	if strings.Contains(r.Header.Get("Accept"), "msgpack") {
+		b, err := msgpack.Marshal(&res)
+		if err != nil {
+			http.Error(w, "tickroom: encode result: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/msgpack")
+		_, _ = w.Write(b)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(&res)
+}
