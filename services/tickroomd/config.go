@@ -34,6 +34,11 @@ type config struct {
 	stompHeartBeat time.Duration
 	shutdownGrace  time.Duration
 	logLevel       slog.Level
+	publishKeys    []string
+	markets        map[string][]string // standing market rooms: id → symbols
+	demo           bool
+	demoSymbols    int
+	demoRate       int
 }
 
 func parseConfig(args []string) (config, error) {
@@ -59,6 +64,11 @@ func parseConfig(args []string) (config, error) {
 	fs.DurationVar(&c.stompHeartBeat, "stomp-heart-beat", 10*time.Second, "STOMP heart-beat interval the server offers both ways (0: none); a client silent for twice the agreed interval is dropped")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 5*time.Second, "how long SIGTERM waits for connections to close")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	keys := fs.String("publish-key", "", "API keys that may publish (POST /api/publish, publisher connections), comma-separated (none: publishing is off)")
+	markets := fs.String("markets", "", "standing market rooms to open at start, e.g. \"us=AAPL,MSFT;fx=EURUSD\" (rooms stay open with no members)")
+	fs.BoolVar(&c.demo, "demo", false, "open a demo market room \"market\" fed by an in-process simulated feed")
+	fs.IntVar(&c.demoSymbols, "demo-symbols", 50, "symbols in the demo market room")
+	fs.IntVar(&c.demoRate, "demo-rate", 2000, "updates per second of the demo feed (trades and quotes)")
 
 	// Environment first, so that flags given on the command line win.
 	var envErr error
@@ -81,6 +91,18 @@ func parseConfig(args []string) (config, error) {
 	var err error
 	if c.tickRates, err = parseRates(*rates); err != nil {
 		return c, err
+	}
+
+	for _, k := range strings.Split(*keys, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.publishKeys = append(c.publishKeys, k)
+		}
+	}
+	if c.markets, err = parseMarkets(*markets); err != nil {
+		return c, err
+	}
+	if c.demo && (c.demoSymbols < 1 || c.demoSymbols > 5000 || c.demoRate < 1 || c.demoRate > 1_000_000) {
+		return c, fmt.Errorf("-demo-symbols must be in 1..5000 and -demo-rate in 1..1000000, got %d and %d", c.demoSymbols, c.demoRate)
 	}
 	if err := c.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		return c, fmt.Errorf("-log-level %q: %w", *level, err)
@@ -110,6 +132,28 @@ func parseRates(s string) (map[string]int, error) {
 			return nil, fmt.Errorf("-tick-rates: %q is not kind=hz with hz in 1..1000", part)
 		}
 		out[strings.TrimSpace(kind)] = n
+	}
+	return out, nil
+}
+
+// parseMarkets reads "us=AAPL,MSFT;fx=EURUSD". The market kind checks the
+// symbols when the rooms open.
+func parseMarkets(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, part := range strings.Split(s, ";") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		id, list, ok := strings.Cut(part, "=")
+		id = strings.TrimSpace(id)
+		if !ok || id == "" {
+			return nil, fmt.Errorf("-markets: %q is not room=SYMBOL,SYMBOL", part)
+		}
+		for _, sym := range strings.Split(list, ",") {
+			if sym = strings.TrimSpace(sym); sym != "" {
+				out[id] = append(out[id], sym)
+			}
+		}
 	}
 	return out, nil
 }

@@ -26,7 +26,8 @@ func openJournal(ctx context.Context, c config, log *slog.Logger) (*journalHandl
 	}
 	log.Warn("tickroomd: NO DATABASE CONFIGURED: room events are kept in memory only and do not survive a restart; " +
 		"set TICKROOM_DATABASE_URL (or -database-url) to a PostgreSQL URL to make rooms durable")
-	m := journal.NewMemory(0)
+	// 10,000 events a room: a 500-symbol market room's updates are ~30 KB.
+	m := journal.NewMemory(10_000)
 	return &journalHandle{Journal: m, kind: "memory",
 		stats: func() any { return map[string]any{"durable": false} },
 		close: func(context.Context) error { return nil }}, nil

@@ -8,9 +8,14 @@
 // A flag on the command line wins over the environment. With no flags and
 // no environment it listens on 127.0.0.1:8080.
 //
-//	GET /ws       WebSocket endpoint (subprotocol tickroom.v1)
-//	GET /healthz  200 and a JSON status: rooms, connections, counters
-//	GET /rooms    the running rooms as JSON
+//	GET /ws            WebSocket endpoint (tickroom.v1, v12.stomp, v11.stomp, v10.stomp)
+//	GET /healthz       200 and a JSON status: rooms, connections, counters
+//	GET /rooms         the running rooms as JSON
+//	POST /api/publish  publish trades, quotes and events (API key: -publish-key)
+//	GET /api/bars      stored OHLCV bars of a symbol (?symbol=&from=&to=&interval=)
+//
+// With -demo it opens a market room "market" fed by an in-process
+// simulated feed.
 //
 // SIGINT or SIGTERM drains: members get a close frame (1001), rooms stop,
 // and the process exits 0.
@@ -29,6 +34,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tickroom/tickroom/rooms"
 )
 
 func main() {
@@ -73,6 +80,19 @@ func run(args []string, logOut *os.File) error {
 		log.Info("tickroomd: restored rooms from the journal", "rooms", n, "journal", j.kind)
 	}
 
+	fctx, stopFeed := context.WithCancel(context.Background())
+	defer stopFeed()
+	for id, syms := range cfg.markets {
+		if _, err := srv.reg.Open(id, "market", rooms.Options{"symbols": toAny(syms)}); err != nil {
+			return fmt.Errorf("-markets: %w", err)
+		}
+	}
+	if cfg.demo {
+		if err := demoFeed(fctx, srv.reg, cfg.demoSymbols, cfg.demoRate, log); err != nil {
+			return fmt.Errorf("demo market: %w", err)
+		}
+	}
+
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
@@ -95,6 +115,7 @@ func run(args []string, logOut *os.File) error {
 	case <-ctx.Done():
 	}
 	log.Info("tickroomd: shutting down", "grace", cfg.shutdownGrace)
+	stopFeed()
 	if err := srv.shutdown(httpSrv, cfg.shutdownGrace); err != nil {
 		log.Warn("tickroomd: unclean shutdown", "err", err)
 	}

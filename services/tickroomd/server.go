@@ -11,6 +11,7 @@ import (
 	"github.com/tickroom/tickroom/realtime"
 	"github.com/tickroom/tickroom/rooms"
 	"github.com/tickroom/tickroom/rooms/game"
+	"github.com/tickroom/tickroom/rooms/market"
 )
 
 // server wires the concrete parts: the rooms registry, its kinds, and the
@@ -18,6 +19,7 @@ import (
 type server struct {
 	reg     *rooms.Registry
 	gw      *realtime.Gateway
+	market  *market.Market
 	journal *journalHandle
 	started time.Time
 	log     *slog.Logger
@@ -32,6 +34,7 @@ func newServer(c config, j *journalHandle, log *slog.Logger) *server {
 		MaxRoomsPerConn: c.roomsPerConn,
 		DisableDeflate:  c.noDeflate,
 		Logger:          log,
+		PublishKeys:     c.publishKeys,
 	}
 	gwCfg.STOMP.HeartBeat = c.stompHeartBeat
 	if c.stompHeartBeat == 0 {
@@ -51,7 +54,10 @@ func newServer(c config, j *journalHandle, log *slog.Logger) *server {
 		SnapshotEvents: c.snapshotEvents,
 	})
 	reg.Register(game.Arena{})
-	return &server{reg: reg, gw: realtime.New(reg, gwCfg), journal: j, started: time.Now(), log: log}
+	gw := realtime.New(reg, gwCfg)
+	mk := market.New(gw.Tickers())
+	reg.Register(mk)
+	return &server{reg: reg, gw: gw, market: mk, journal: j, started: time.Now(), log: log}
 }
 
 func (s *server) mux() *http.ServeMux {
@@ -59,6 +65,8 @@ func (s *server) mux() *http.ServeMux {
 	m.Handle("GET /ws", s.gw)
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /rooms", s.roomList)
+	m.Handle("POST /api/publish", s.gw.PublishHandler())
+	m.HandleFunc("GET /api/bars", s.bars)
 	return m
 }
 
