@@ -3,6 +3,7 @@ module github.com/tickroom/tickroom
 go 1.26.8
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/klauspost/compress v1.20.3
 	github.com/lxzan/gws v1.10.2

@@ -1,0 +1,348 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// tickerResult is what a ticker run reports: the JSON file, the table and
+// the plot are all made from it. Rates, latencies and process figures cover
+// the measured window; seq counts, connect and join times cover the whole
+// run.
+type tickerResult struct {
+	Scenario string         `json:"scenario"`
+	Started  time.Time      `json:"started"`
+	Config   tickerSettings `json:"config"`
+	Host     hostInfo       `json:"host"`
+	Window   windowInfo     `json:"window"`
+	Members  memberInfo     `json:"members"`
+	Rates    rateInfo       `json:"rates"`
+	// Latency is feed ts → receipt, one sample per quote received by a
+	// sampled member: what a member's view of a symbol lags the feed.
+	Latency latencySummary `json:"latency"`
+	// Delivery is the update's sentUs (the server's clock as the tick
+	// sent it) → receipt, one sample per update at every member: the
+	// fan-out's share of Latency.
+	Delivery latencySummary `json:"delivery"`
+	Connect  latencySummary `json:"connect"` // TCP connect + WebSocket upgrade
+	Join     latencySummary `json:"join"`    // Join sent → Joined received
+	Totals   counters       `json:"totals"`  // whole-run counts: messages, bytes, seq checks
+	Server   *procSummary   `json:"server,omitempty"`
+	Feed     *procSummary   `json:"feed,omitempty"`
+	Bench    procSummary    `json:"bench"`
+	Machine  machineSummary `json:"machine"`
+	Targets  targetInfo     `json:"targets"`
+	Errors   []errorCount   `json:"errors,omitempty"`
+	// ErrorsTotal counts every error, Errors only the first few kinds.
+	ErrorsTotal int      `json:"errors_total"`
+	Aborted     string   `json:"aborted,omitempty"`
+	Timeline    []second `json:"timeline"`
+}
+
+type tickerSettings struct {
+	URL      string `json:"url"`
+	Room     string `json:"room"`
+	Members  int    `json:"members"`
+	Sample   int    `json:"sample"`
+	Deflate  bool   `json:"deflate"`
+	Ramp     int    `json:"ramp_per_s"`
+	Warmup   string `json:"warmup"`
+	Duration string `json:"duration"`
+	Tick     string `json:"tick"`
+	PID      int    `json:"pid,omitempty"`
+	FeedPID  int    `json:"feed_pid,omitempty"`
+}
+
+type hostInfo struct {
+	Hostname  string `json:"hostname"`
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model,omitempty"`
+	Kernel    string `json:"kernel,omitempty"`
+	GoVersion string `json:"go_version"`
+}
+
+type windowInfo struct {
+	StartS  float64 `json:"start_s"` // since the run started
+	EndS    float64 `json:"end_s"`
+	Seconds float64 `json:"seconds"`
+}
+
+type memberInfo struct {
+	Wanted  int   `json:"wanted"`
+	Joined  int64 `json:"joined"`
+	Failed  int64 `json:"failed"`
+	Gone    int64 `json:"gone"` // joined, then lost their connection or were removed before the end
+	Sampled int   `json:"sampled"`
+	Deflate int64 `json:"deflate_negotiated"`
+}
+
+type rateInfo struct {
+	UpdatesPerS      float64 `json:"updates_per_s"` // all members together
+	MessagesPerS     float64 `json:"messages_per_s"`
+	MemberEventsPerS float64 `json:"member_events_per_s"`
+	QuotesPerS       float64 `json:"quotes_per_s"`
+	UpdatesPerMember float64 `json:"updates_per_s_per_member"`
+	QuotesPerUpdate  float64 `json:"quotes_per_update"`
+	// WirePerMember counts WebSocket frame bytes as received (compressed
+	// when deflate was negotiated), frame headers included, TCP/IP not.
+	WirePerMember float64 `json:"wire_bytes_per_s_per_member"`
+	// PayloadPerMember counts message bytes after decompression.
+	PayloadPerMember float64 `json:"payload_bytes_per_s_per_member"`
+}
+
+// machineSummary is the whole machine's CPU over the window, in % of one
+// core (up to 100 × CPUs): busy, the part used by processes other than
+// server, feed and bench, and time stolen by the hypervisor.
+type machineSummary struct {
+	BusyMean  float64 `json:"busy_mean_pct"`
+	BusyMax   float64 `json:"busy_max_pct"`
+	OtherMean float64 `json:"other_mean_pct"`
+	OtherMax  float64 `json:"other_max_pct"`
+	StealMean float64 `json:"steal_mean_pct"`
+}
+
+func summarizeMachine(rows []second) machineSummary {
+	var m machineSummary
+	n := 0
+	for _, r := range rows {
+		if r.HostCPU < 0 {
+			continue
+		}
+		n++
+		m.BusyMean += r.HostCPU
+		m.OtherMean += r.OtherCPU
+		m.StealMean += r.StealCPU
+		m.BusyMax = max(m.BusyMax, r.HostCPU)
+		m.OtherMax = max(m.OtherMax, r.OtherCPU)
+	}
+	if n > 0 {
+		m.BusyMean /= float64(n)
+		m.OtherMean /= float64(n)
+		m.StealMean /= float64(n)
+	}
+	return m
+}
+
+type targetInfo struct {
+	P99LimitMs float64 `json:"latency_p99_limit_ms"` // tick + 10 ms
+	LatencyOK  bool    `json:"latency_ok"`
+	CPULimit   float64 `json:"server_cpu_limit_pct"`
+	CPUOK      *bool   `json:"server_cpu_ok,omitempty"` // unset when the server was not sampled
+}
+
+// result assembles the run's result from its timeline.
+func (b *tickerRun) result(tl *timeline) *tickerResult {
+	cfg := b.cfg
+	res := &tickerResult{
+		Scenario: "ticker",
+		Started:  b.start.UTC().Round(time.Millisecond),
+		Config: tickerSettings{
+			URL: cfg.URL, Room: cfg.Room, Members: cfg.Members, Sample: cfg.Sample, Deflate: cfg.Deflate,
+			Ramp: cfg.Ramp, Warmup: cfg.Warmup.String(), Duration: cfg.Duration.String(), Tick: cfg.Tick.String(),
+			PID: cfg.PID, FeedPID: cfg.FeedPID,
+		},
+		Host: host(),
+		Members: memberInfo{
+			Wanted: cfg.Members, Joined: b.joined.Load(), Failed: b.failed.Load(), Gone: b.gone.Load(),
+			Deflate: b.negotiated.Load(),
+		},
+		Latency:  b.quotes.windowSummary(),
+		Delivery: b.deliver.windowSummary(),
+		Connect:  b.connect.windowSummary(),
+		Join:     b.join.windowSummary(),
+		Totals:   b.totals(),
+		Bench:    summarizeProc(os.Getpid(), tl.bench),
+		Machine:  summarizeMachine(tl.host),
+		Aborted:  tl.aborted,
+		Timeline: tl.rows,
+	}
+	for _, m := range b.members {
+		if m.sampled {
+			res.Members.Sampled++
+		}
+	}
+	res.Connect.HDR, res.Join.HDR = "", ""
+	if !tl.windowStart.IsZero() && tl.windowEnd.After(tl.windowStart) {
+		secs := tl.windowEnd.Sub(tl.windowStart).Seconds()
+		res.Window = windowInfo{StartS: tl.windowStart.Sub(b.start).Seconds(), EndS: tl.windowEnd.Sub(b.start).Seconds(), Seconds: secs}
+		d := tl.end.sub(tl.base)
+		res.Rates = rateInfo{
+			UpdatesPerS:      float64(d.Updates) / secs,
+			MessagesPerS:     float64(d.Messages) / secs,
+			MemberEventsPerS: float64(d.MemberEvents) / secs,
+			QuotesPerS:       float64(d.Quotes) / secs,
+		}
+		n := float64(max(res.Members.Joined-res.Members.Gone, 1)) // members in the room
+		res.Rates.UpdatesPerMember = res.Rates.UpdatesPerS / n
+		res.Rates.WirePerMember = float64(d.WireBytes) / secs / n
+		res.Rates.PayloadPerMember = float64(d.PayloadBytes) / secs / n
+		if d.Updates > 0 {
+			res.Rates.QuotesPerUpdate = float64(d.Quotes) / float64(d.Updates)
+		}
+	}
+	if cfg.PID > 0 {
+		s := summarizeProc(cfg.PID, tl.server)
+		res.Server = &s
+	}
+	if cfg.FeedPID > 0 {
+		s := summarizeProc(cfg.FeedPID, tl.feed)
+		res.Feed = &s
+	}
+	res.Targets = targetInfo{P99LimitMs: float64(cfg.Tick+10*time.Millisecond) / 1e6, CPULimit: cfg.MaxCPU}
+	res.Targets.LatencyOK = res.Latency.Count > 0 && res.Latency.P99 < res.Targets.P99LimitMs
+	if res.Server != nil && res.Server.Samples > 0 {
+		ok := res.Server.CPUMean < cfg.MaxCPU
+		res.Targets.CPUOK = &ok
+	}
+	res.Errors, res.ErrorsTotal = b.errs.list()
+	return res
+}
+
+func host() hostInfo {
+	h := hostInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	h.Hostname, _ = os.Hostname()
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		h.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				h.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return h
+}
+
+// writeJSON writes the result, indented, creating the directory if needed.
+func (r *tickerResult) writeJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// readResult reads a result written by writeJSON.
+func readResult(path string) (*tickerResult, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r tickerResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.Scenario != "ticker" {
+		return nil, fmt.Errorf("%s: scenario %q, want ticker", path, r.Scenario)
+	}
+	return &r, nil
+}
+
+// printTable writes the result for a reader.
+func (r *tickerResult) printTable(w io.Writer) {
+	c := r.Config
+	deflate := "off"
+	if c.Deflate {
+		deflate = fmt.Sprintf("offered, negotiated by %d", r.Members.Deflate)
+	}
+	fmt.Fprintf(w, "\ntickbench ticker  %s  room %q  %d members (%d sampled)  deflate %s\n",
+		r.Started.Format(time.RFC3339), c.Room, c.Members, r.Members.Sampled, deflate)
+	fmt.Fprintf(w, "window %.1f s (from %.1f s to %.1f s: after the ramp and %s warmup)\n", r.Window.Seconds, r.Window.StartS, r.Window.EndS, c.Warmup)
+	if r.Aborted != "" {
+		fmt.Fprintf(w, "ABORTED: %s\n", r.Aborted)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
+	row("")
+	row("members", fmt.Sprintf("joined %d of %d, failed %d, gone during the run %d", r.Members.Joined, r.Members.Wanted, r.Members.Failed, r.Members.Gone))
+	rt := r.Rates
+	row("delivered", fmt.Sprintf("%s updates/s, %s quotes/s (all members); %.2f updates/s and %.0f quotes/update per member; %s member events/s",
+		si(rt.UpdatesPerS), si(rt.QuotesPerS), rt.UpdatesPerMember, rt.QuotesPerUpdate, si(rt.MemberEventsPerS)))
+	row("bytes/member", fmt.Sprintf("%s/s on the wire (WebSocket frames as received), %s/s payload after decompression",
+		bytesSI(rt.WirePerMember), bytesSI(rt.PayloadPerMember)))
+	row("")
+	row("", "count", "p50", "p90", "p99", "p99.9", "max", "mean")
+	lat := func(name string, s latencySummary) {
+		row(name, fmt.Sprint(s.Count), ms(s.P50), ms(s.P90), ms(s.P99), ms(s.P999), ms(s.Max), ms(s.Mean))
+	}
+	lat("latency (feed ts → receipt, per quote)", r.Latency)
+	lat("delivery (server sentUs → receipt, per update)", r.Delivery)
+	lat("connect (TCP + upgrade)", r.Connect)
+	lat("join (Join → Joined)", r.Join)
+	row("")
+	s := r.Totals
+	row("seq (whole run)", fmt.Sprintf("lost %d, out of order %d, duplicates %d, too late %d, resyncs %d (skipping %d), unreadable %d",
+		s.Lost, s.OutOfOrder, s.Duplicates, s.TooLate, s.Resyncs, s.Resynced, s.BadMessages))
+	proc := func(name string, p *procSummary) {
+		if p == nil {
+			row(name, "not sampled")
+			return
+		}
+		row(name, fmt.Sprintf("CPU mean %.1f%% max %.1f%% of one core; RSS mean %.0f MiB max %.0f MiB (pid %d, %d samples)",
+			p.CPUMean, p.CPUMax, p.RSSMean, p.RSSMax, p.PID, p.Samples))
+	}
+	proc("server", r.Server)
+	proc("feed", r.Feed)
+	proc("bench (this process)", &r.Bench)
+	mc := r.Machine
+	row("machine", fmt.Sprintf("CPU busy mean %.0f%% max %.0f%% of %d%% (%d CPUs); other processes mean %.0f%% max %.0f%%; steal %.1f%%",
+		mc.BusyMean, mc.BusyMax, 100*r.Host.CPUs, r.Host.CPUs, mc.OtherMean, mc.OtherMax, mc.StealMean))
+	row("")
+	t := r.Targets
+	cpu := "not measured (-pid)"
+	if t.CPUOK != nil {
+		cpu = fmt.Sprintf("%.1f%% %s", r.Server.CPUMean, passFail(*t.CPUOK))
+	}
+	row("target", fmt.Sprintf("p99 latency < %.0f ms: %s %s; server CPU < %.0f%% of one core: %s",
+		t.P99LimitMs, ms(r.Latency.P99), passFail(t.LatencyOK), t.CPULimit, cpu))
+	_ = tw.Flush()
+	if r.ErrorsTotal > 0 {
+		fmt.Fprintf(w, "\n%d errors; the first kinds:\n", r.ErrorsTotal)
+		for _, e := range r.Errors {
+			fmt.Fprintf(w, "  %5d× %s\n", e.Count, e.Error)
+		}
+	}
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func ms(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0fms", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1fms", v)
+	}
+	return fmt.Sprintf("%.2fms", v)
+}
+
+func bytesSI(v float64) string {
+	switch {
+	case v >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", v/(1<<30))
+	case v >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", v/(1<<20))
+	case v >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", v/(1<<10))
+	}
+	return fmt.Sprintf("%.0f B", v)
+}

@@ -1,0 +1,478 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickroom/tickroom/schema"
+)
+
+// The ticker scenario: members join one market room as spectators and
+// receive its updates while a feed (tickfeed, started separately) publishes
+// into it. Every member reads each message's header (type, seq, sentUs and
+// the number of quotes) to count messages and bytes and to check that its
+// seqs are gap-free; -sample of them also read every quote's ts, the feed
+// time of the newest item applied to that symbol, and record
+// latency = receipt time − ts, one sample per quote.
+
+// tickerConfig is the ticker scenario's configuration.
+type tickerConfig struct {
+	URL      string
+	Room     string
+	Members  int
+	Sample   int
+	Deflate  bool
+	Ramp     int // connections started per second
+	Warmup   time.Duration
+	Duration time.Duration
+	PID      int // the server; 0: not sampled
+	FeedPID  int // the feed; 0: not sampled
+	Out      string
+	Plot     string
+	Tick     time.Duration // the room's tick interval, for the latency target
+	MaxCPU   float64       // the server's CPU target, % of one core
+	Quiet    bool          // no progress lines
+
+	interval time.Duration // reporting interval; 1 s (tests may shorten it)
+}
+
+// Limits on what the flags may ask for.
+const (
+	maxMembers     = 100_000
+	maxRunDuration = 24 * time.Hour
+	connectTimeout = 10 * time.Second // dial + upgrade, and again for the join
+	maxConnecting  = 256              // connection attempts in flight at once
+	stopGrace      = 5 * time.Second  // for members to notice their sockets closed
+	capSlack       = 30 * time.Second // hard cap: ramp + warmup + duration + this
+)
+
+func parseTickerFlags(args []string, errOut io.Writer) (tickerConfig, error) {
+	fs := flag.NewFlagSet("tickbench ticker", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	var c tickerConfig
+	fs.StringVar(&c.URL, "url", "ws://127.0.0.1:8080/ws", "server's WebSocket endpoint")
+	fs.StringVar(&c.Room, "room", "market", "market room to join")
+	fs.IntVar(&c.Members, "members", 1000, "members (connections) to join the room")
+	fs.IntVar(&c.Sample, "sample", 50, "members that read every quote and measure its latency (spread evenly)")
+	fs.BoolVar(&c.Deflate, "deflate", false, "offer permessage-deflate")
+	fs.IntVar(&c.Ramp, "ramp", 500, "connections started per second")
+	fs.DurationVar(&c.Warmup, "warmup", 3*time.Second, "wait after all members joined before measuring")
+	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "measured window (whole seconds)")
+	fs.IntVar(&c.PID, "pid", 0, "server process to sample (CPU, RSS) once per second")
+	fs.IntVar(&c.FeedPID, "feed-pid", 0, "feed process to sample the same way (optional)")
+	fs.StringVar(&c.Out, "out", "", "JSON result file (default ticker-<time>.json)")
+	fs.StringVar(&c.Plot, "plot", "", "SVG plot file (default: -out with .svg)")
+	fs.DurationVar(&c.Tick, "tick", 100*time.Millisecond, "the room's tick interval; the latency target is p99 < tick + 10ms")
+	fs.Float64Var(&c.MaxCPU, "max-cpu", 50, "the server's CPU target, % of one core")
+	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.Out == "" {
+		c.Out = "ticker-" + time.Now().Format("20060102-150405") + ".json"
+	}
+	if c.Plot == "" {
+		c.Plot = strings.TrimSuffix(c.Out, ".json") + ".svg"
+	}
+	c.interval = time.Second
+	return c, c.check()
+}
+
+func (c *tickerConfig) check() error {
+	switch {
+	case c.Members < 1 || c.Members > maxMembers:
+		return fmt.Errorf("-members %d: want 1..%d", c.Members, maxMembers)
+	case c.Sample < 0:
+		return fmt.Errorf("-sample %d: want >= 0", c.Sample)
+	case c.Ramp < 1:
+		return fmt.Errorf("-ramp %d: want >= 1 connection/s", c.Ramp)
+	case c.Duration < time.Second || c.Duration > maxRunDuration:
+		return fmt.Errorf("-duration %v: want 1s..24h", c.Duration)
+	case c.Warmup < 0 || c.Warmup > time.Hour:
+		return fmt.Errorf("-warmup %v: want 0..1h", c.Warmup)
+	case c.Room == "":
+		return errors.New("-room is empty")
+	case !strings.HasPrefix(c.URL, "ws://") && !strings.HasPrefix(c.URL, "wss://"):
+		return fmt.Errorf("-url %q: want ws:// or wss://", c.URL)
+	case c.Tick <= 0:
+		return fmt.Errorf("-tick %v: want > 0", c.Tick)
+	}
+	c.Sample = min(c.Sample, c.Members)
+	if c.interval <= 0 {
+		c.interval = time.Second
+	}
+	return nil
+}
+
+// rampTime is how long starting every connection takes.
+func (c *tickerConfig) rampTime() time.Duration {
+	return time.Duration(float64(c.Members) / float64(c.Ramp) * float64(time.Second))
+}
+
+// tickerRun is one run of the scenario.
+type tickerRun struct {
+	cfg   tickerConfig
+	start time.Time
+	stop  time.Time // the hard cap: every socket read ends by then
+
+	members []*tickerMember
+	quotes  *recorder // feed ts → receipt, per quote, sampled members
+	deliver *recorder // server sentUs → receipt, per update, all members
+	connect *recorder // dial + upgrade
+	join    *recorder // Join sent → Joined received
+	cache   *frameCache
+	errs    errorLog
+
+	joined, failed, gone, negotiated atomic.Int64
+	settled                          chan struct{} // a token per member whose connection attempt ended
+}
+
+// tickerMember is one connection.
+type tickerMember struct {
+	id      int
+	sampled bool
+	conn    connHolder
+	c       memberCounters
+	seq     seqTracker // owned by the member's goroutine
+}
+
+// runTicker runs the scenario and returns its result; it writes progress
+// lines to progress. It returns by itself within the hard cap.
+func runTicker(ctx context.Context, cfg tickerConfig, progress io.Writer) (*tickerResult, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	hardCap := cfg.rampTime() + cfg.Warmup + cfg.Duration + capSlack
+	ctx, cancel := context.WithTimeout(ctx, hardCap)
+	defer cancel()
+	b := &tickerRun{
+		cfg: cfg, start: time.Now(),
+		members: make([]*tickerMember, cfg.Members),
+		quotes:  newRecorder(), deliver: newRecorder(), connect: newRecorder(), join: newRecorder(),
+		cache:   newFrameCache(),
+		settled: make(chan struct{}, cfg.Members),
+	}
+	b.stop = b.start.Add(hardCap)
+	b.connect.setWindow(true) // connect and join times are kept for the whole run
+	b.join.setWindow(true)
+	every := 0
+	if cfg.Sample > 0 {
+		every = cfg.Members / cfg.Sample
+	}
+	for i := range b.members {
+		b.members[i] = &tickerMember{id: i, sampled: every > 0 && i%every == 0 && i/every < cfg.Sample}
+	}
+
+	var wg sync.WaitGroup
+	connectDone := make(chan struct{})
+	go func() {
+		defer close(connectDone)
+		b.connectAll(ctx, &wg)
+	}()
+	rep := newReporter(reporterConfig{
+		start: b.start, interval: cfg.interval, warmup: cfg.Warmup, duration: cfg.Duration,
+		pid: cfg.PID, feedPID: cfg.FeedPID,
+	}, runTarget{
+		members: cfg.Members, settled: b.settled, totals: b.totals, connected: b.connected,
+		latency: b.quotes, delivery: b.deliver,
+	}, progress)
+	tl := rep.run(ctx)
+
+	// Stop: close every socket (members then see their reads fail) and wait,
+	// bounded, for the members to finish.
+	cancel()
+	<-connectDone
+	for _, m := range b.members {
+		m.conn.close()
+	}
+	waited := make(chan struct{})
+	go func() { wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(stopGrace):
+		b.errs.add("some members did not stop within " + stopGrace.String())
+	}
+	return b.result(tl), nil
+}
+
+// connectAll starts the members' connections at cfg.Ramp per second, at
+// most maxConnecting at a time.
+func (b *tickerRun) connectAll(ctx context.Context, wg *sync.WaitGroup) {
+	sem := make(chan struct{}, maxConnecting)
+	for i, m := range b.members {
+		due := b.start.Add(time.Duration(float64(i) / float64(b.cfg.Ramp) * float64(time.Second)))
+		if d := time.Until(due); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.runMember(ctx, m, func() { <-sem })
+		}()
+	}
+}
+
+// runMember connects m, joins the room and reads until the connection ends.
+// release is called once the connection attempt ended either way.
+func (b *tickerRun) runMember(ctx context.Context, m *tickerMember, release func()) {
+	settle := sync.OnceFunc(func() { release(); b.settled <- struct{}{} })
+	defer settle()
+	defer m.conn.close()
+	fail := func(err error) {
+		b.failed.Add(1)
+		b.errs.add(err.Error())
+	}
+	t0 := time.Now()
+	dctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	ws, err := dialWS(dctx, b.cfg.URL, schema.SubprotocolBinary, b.cfg.Deflate)
+	cancel()
+	if err != nil {
+		fail(err)
+		return
+	}
+	b.connect.record(time.Since(t0).Microseconds())
+	if !m.conn.set(ws) {
+		fail(errors.New("stopped while connecting"))
+		return
+	}
+	if ws.deflate {
+		b.negotiated.Add(1)
+	}
+	join, _ := schema.Marshal(&schema.Join{Req: 1, Room: b.cfg.Room, Role: schema.RoleSpectator})
+	t1 := time.Now()
+	_ = ws.nc.SetReadDeadline(t1.Add(connectTimeout))
+	if err := ws.write(opBinary, join); err != nil {
+		fail(fmt.Errorf("send join: %w", err))
+		return
+	}
+
+	r := memberReader{run: b, m: m}
+	joined := false
+	for {
+		msg, err := ws.next()
+		if err != nil {
+			if !joined {
+				fail(fmt.Errorf("waiting for joined: %w", err))
+			} else if ctx.Err() == nil {
+				b.gone.Add(1)
+				b.errs.add("connection ended during the run: " + err.Error())
+			}
+			break
+		}
+		now := time.Now()
+		typ, err := r.handle(msg, now)
+		if err != nil {
+			m.c.badMessages.Add(1)
+			b.errs.add(err.Error())
+			continue
+		}
+		switch {
+		case typ == schema.TypeJoined && !joined:
+			joined = true
+			b.join.record(now.Sub(t1).Microseconds())
+			b.joined.Add(1)
+			_ = ws.nc.SetReadDeadline(b.stop)
+			settle()
+		case typ == schema.TypeError && !joined:
+			fail(fmt.Errorf("join refused: %s", r.lastError))
+			return
+		case typ == schema.TypeLeft:
+			b.gone.Add(1)
+			b.errs.add("removed from the room: " + r.lastError)
+			m.seq.finish()
+			m.c.storeSeq(&m.seq)
+			return
+		}
+	}
+	m.seq.finish()
+	m.c.storeSeq(&m.seq)
+}
+
+// memberReader reads one member's messages. Its buffers are reused from
+// message to message.
+type memberReader struct {
+	run       *tickerRun
+	m         *tickerMember
+	plain     []byte  // a decompressed message
+	ts        []int64 // quote ts of a message, then latencies
+	lastError string
+}
+
+// handle reads one message received at now and returns its type.
+func (r *memberReader) handle(msg wsMessage, now time.Time) (schema.MsgType, error) {
+	c := &r.m.c
+	c.messages.Add(1)
+	c.wireBytes.Add(uint64(msg.wireBytes))
+	if msg.op != opBinary {
+		return 0, fmt.Errorf("unexpected WebSocket opcode %d", msg.op)
+	}
+	plain := msg.payload
+	var head msgHead
+	plainLen := len(plain)
+	switch {
+	case !msg.compressed:
+		h, err := readHead(plain)
+		if err != nil {
+			return 0, fmt.Errorf("read message header: %w", err)
+		}
+		head = h
+	case r.m.sampled:
+		if err := r.inflate(msg.payload); err != nil {
+			return 0, err
+		}
+		plain, plainLen = r.plain, len(r.plain)
+		h, err := readHead(plain)
+		if err != nil {
+			return 0, fmt.Errorf("read message header: %w", err)
+		}
+		head = h
+	default:
+		// Most members: the same compressed bytes were likely read
+		// already by another member; otherwise inflate and tell the others.
+		h, n, hash, ok := r.run.cache.lookup(msg.payload)
+		if ok {
+			head, plainLen = h, n
+			break
+		}
+		if err := r.inflate(msg.payload); err != nil {
+			return 0, err
+		}
+		plain, plainLen = r.plain, len(r.plain)
+		h, err := readHead(plain)
+		if err != nil {
+			return 0, fmt.Errorf("read message header: %w", err)
+		}
+		head = h
+		if h.typ == schema.TypeUpdate || h.typ == schema.TypeMember || h.typ == schema.TypeSnapshot {
+			r.run.cache.store(hash, msg.payload, h, plainLen)
+		}
+	}
+	c.payloadBytes.Add(uint64(plainLen))
+
+	switch head.typ {
+	case schema.TypeUpdate:
+		c.updates.Add(1)
+		c.quotes.Add(uint64(head.quotes))
+		r.m.seq.see(head.seq)
+		c.storeSeq(&r.m.seq)
+		r.run.deliver.record(now.UnixMicro() - head.sentUs)
+		if r.m.sampled {
+			return head.typ, r.quoteLatencies(plain, head.body, now)
+		}
+	case schema.TypeMember:
+		c.memberEvents.Add(1)
+		r.m.seq.see(head.seq)
+		c.storeSeq(&r.m.seq)
+	case schema.TypeSnapshot:
+		r.m.seq.snapshot(head.seq)
+		c.storeSeq(&r.m.seq)
+	case schema.TypeJoined, schema.TypeError, schema.TypeLeft:
+		return r.control(plain) // never from the cache: plain is inflated
+	}
+	return head.typ, nil
+}
+
+func (r *memberReader) inflate(payload []byte) error {
+	out, err := inflatePooled(payload, r.plain)
+	if err != nil {
+		return fmt.Errorf("inflate: %w", err)
+	}
+	r.plain = out
+	return nil
+}
+
+// quoteLatencies records receipt time − ts of every quote in an update.
+func (r *memberReader) quoteLatencies(plain []byte, body int, now time.Time) error {
+	ts, err := appendQuoteTs(r.ts[:0], plain, body)
+	r.ts = ts
+	if err != nil {
+		return fmt.Errorf("read quotes: %w", err)
+	}
+	us := now.UnixMicro()
+	for i, t := range ts {
+		ts[i] = us - t
+	}
+	r.run.quotes.record(ts...)
+	return nil
+}
+
+// control reads a Joined, Error or Left fully.
+func (r *memberReader) control(plain []byte) (schema.MsgType, error) {
+	msg, err := schema.Decode(plain)
+	if err != nil {
+		return 0, fmt.Errorf("decode: %w", err)
+	}
+	switch m := msg.(type) {
+	case *schema.Joined:
+		if m.Room != r.run.cfg.Room {
+			return 0, fmt.Errorf("joined room %q, want %q", m.Room, r.run.cfg.Room)
+		}
+		r.m.seq.start(m.Seq)
+	case *schema.Error:
+		r.lastError = fmt.Sprintf("%s: %s", m.Code, m.Message)
+	case *schema.Left:
+		r.lastError = fmt.Sprintf("%s: %s", m.Code, m.Reason)
+	}
+	return msg.Type(), nil
+}
+
+// totals sums the members' counters.
+func (b *tickerRun) totals() counters {
+	var t counters
+	for _, m := range b.members {
+		t.add(m.c.load())
+	}
+	return t
+}
+
+// connected is how many members are in the room now.
+func (b *tickerRun) connected() int64 { return b.joined.Load() - b.gone.Load() }
+
+// runTickerCommand is `tickbench ticker [flags]`.
+func runTickerCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseTickerFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var progress io.Writer = stderr
+	if cfg.Quiet {
+		progress = io.Discard
+	}
+	res, err := runTicker(ctx, cfg, progress)
+	if err != nil {
+		return err
+	}
+	res.printTable(stdout)
+	if err := res.writeJSON(cfg.Out); err != nil {
+		return err
+	}
+	if err := writePlot(cfg.Plot, res); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nresult: %s\nplot:   %s\n", cfg.Out, cfg.Plot)
+	if res.Members.Joined == 0 {
+		return errors.New("no member joined the room")
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/realtime"
+	"github.com/tickroom/tickroom/rooms"
+	"github.com/tickroom/tickroom/rooms/market"
+	"github.com/tickroom/tickroom/rooms/market/sim"
+	"github.com/tickroom/tickroom/schema"
+)
+
+// startMarket serves a registry with a market room "market" of symbols on
+// loopback, as tickroomd does, and returns its WebSocket URL and the room.
+func startMarket(t *testing.T, symbols []string, deflate bool) (string, *rooms.Room) {
+	t.Helper()
+	gc := realtime.Config{PublishKeys: []string{"test"}, DisableDeflate: !deflate}
+	reg := rooms.NewRegistry(rooms.Config{Encoders: realtime.Encoders(gc), EmptyGrace: -1})
+	gw := realtime.New(reg, gc)
+	reg.Register(market.New(gw.Tickers()))
+	syms := make([]any, len(symbols))
+	for i, s := range symbols {
+		syms[i] = s
+	}
+	room, err := reg.Open("market", "market", rooms.Options{"symbols": syms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/publish", gw.PublishHandler())
+	mux.Handle("/", gw)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = gw.Shutdown(ctx)
+		_ = reg.Close(ctx)
+		srv.Close()
+	})
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", room
+}
+
+// feed publishes rate items/s of a simulated market into room, with ts =
+// the time of sending, until ctx ends.
+func feed(ctx context.Context, t *testing.T, room *rooms.Room, symbols []string, rate int) {
+	m := sim.New(sim.Config{Symbols: symbols, Room: "market"})
+	const every = 10 * time.Millisecond
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var items []schema.PublishItem
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			items = m.Append(items[:0], now, rate/int(time.Second/every))
+			ptrs := make([]*schema.PublishItem, len(items))
+			for i := range items {
+				ptrs[i] = &items[i]
+			}
+			err := room.Publish(ptrs, func(errs []error) {
+				for _, err := range errs {
+					if err != nil {
+						t.Errorf("item refused: %v", err)
+						return
+					}
+				}
+			})
+			if err != nil {
+				t.Errorf("publish: %v", err)
+				return
+			}
+		}
+	}
+}
+
+// TestTickerEndToEnd runs the ticker scenario briefly against a real
+// in-process server fed 2,000 items/s over 50 symbols.
+func TestTickerEndToEnd(t *testing.T) {
+	for _, deflate := range []bool{false, true} {
+		name := "plain"
+		if deflate {
+			name = "deflate"
+		}
+		t.Run(name, func(t *testing.T) {
+			symbols := sim.DefaultSymbols(50)
+			url, room := startMarket(t, symbols, deflate)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go feed(ctx, t, room, symbols, 2000)
+
+			dir := t.TempDir()
+			cfg := tickerConfig{
+				URL: url, Room: "market", Members: 20, Sample: 5, Deflate: deflate, Ramp: 200,
+				Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, PID: os.Getpid(),
+				Tick: 100 * time.Millisecond, MaxCPU: 50,
+				Out: filepath.Join(dir, "r.json"), Plot: filepath.Join(dir, "r.svg"),
+				interval: 500 * time.Millisecond,
+			}
+			start := time.Now()
+			res, err := runTicker(context.Background(), cfg, testWriter{t})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("run took %v", d)
+			}
+			var table strings.Builder
+			res.printTable(&table)
+			t.Log(table.String())
+			if err := res.writeJSON(cfg.Out); err != nil {
+				t.Fatal(err)
+			}
+			if err := writePlot(cfg.Plot, res); err != nil {
+				t.Fatal(err)
+			}
+
+			if res.Aborted != "" {
+				t.Errorf("aborted: %s", res.Aborted)
+			}
+			if res.Members.Joined != 20 || res.Members.Failed != 0 || res.Members.Gone != 0 {
+				t.Errorf("members %+v, want 20 joined and none failed or gone", res.Members)
+			}
+			if deflate && res.Members.Deflate != 20 {
+				t.Errorf("deflate negotiated by %d members, want 20", res.Members.Deflate)
+			}
+			// 20 members at 10 Hz: about 200 updates/s.
+			if r := res.Rates.UpdatesPerS; r < 150 || r > 250 {
+				t.Errorf("updates/s %.0f, want about 200", r)
+			}
+			if res.Rates.QuotesPerUpdate < 30 { // 200 items a tick over 50 symbols: ~49 change
+				t.Errorf("quotes per update %.1f, want most of the 50 symbols", res.Rates.QuotesPerUpdate)
+			}
+			if s := res.Totals; s.Lost != 0 || s.OutOfOrder != 0 || s.Duplicates != 0 || s.Resyncs != 0 || s.BadMessages != 0 {
+				t.Errorf("seq counts %+v, want all 0", s)
+			}
+			if res.ErrorsTotal != 0 {
+				t.Errorf("errors: %+v", res.Errors)
+			}
+			// Latency is the wait for the next tick (0..100 ms) plus the
+			// delivery; a loaded test machine gets some slack.
+			l := res.Latency
+			if l.Count == 0 || l.P50 < 5 || l.P50 > 150 || l.P99 > 400 {
+				t.Errorf("latency %+v, want p50 around 50 ms, p99 within the tick plus slack", l)
+			}
+			if res.Delivery.Count == 0 || res.Delivery.P50 > 100 {
+				t.Errorf("delivery %+v", res.Delivery)
+			}
+			if res.Server == nil || res.Server.Samples == 0 || res.Server.RSSMax <= 0 {
+				t.Errorf("server samples %+v", res.Server)
+			}
+			if res.Rates.WirePerMember <= 0 || res.Rates.PayloadPerMember <= 0 {
+				t.Errorf("bytes per member: %+v", res.Rates)
+			}
+			if deflate && res.Rates.WirePerMember >= res.Rates.PayloadPerMember {
+				t.Errorf("deflate: wire %.0f B/s not below payload %.0f B/s", res.Rates.WirePerMember, res.Rates.PayloadPerMember)
+			}
+			for _, p := range []string{cfg.Out, cfg.Plot} {
+				if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+					t.Errorf("%s: %v", p, err)
+				}
+			}
+		})
+	}
+}
+
+// TestTickerNoServer checks that a run against nothing ends by itself,
+// reporting the failed connections.
+func TestTickerNoServer(t *testing.T) {
+	cfg := tickerConfig{
+		URL: "ws://127.0.0.1:1/ws", Room: "market", Members: 3, Ramp: 100,
+		Duration: time.Second, Tick: 100 * time.Millisecond, interval: 200 * time.Millisecond,
+	}
+	res, err := runTicker(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Members.Failed != 3 || res.Members.Joined != 0 || res.ErrorsTotal != 3 {
+		t.Errorf("members %+v errors %d, want 3 failed", res.Members, res.ErrorsTotal)
+	}
+}
+
+// testWriter sends progress lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
