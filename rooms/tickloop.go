@@ -84,9 +84,14 @@ func (r *Room) run() {
 			r.shutdown()
 			return
 		}
-		if len(l.members) == 0 && r.disposeDue() && r.reg.dispose(r) {
-			r.shutdown()
-			return
+		if len(l.members) == 0 && r.disposeDue() {
+			// What the room accepted since its tick is journaled before
+			// its closing record, not after.
+			r.flushPending()
+			if r.reg.dispose(r) {
+				r.shutdown()
+				return
+			}
 		}
 	}
 }
@@ -155,11 +160,7 @@ func (r *Room) tick() {
 	// applied (with a nil body if they changed nothing), so that every
 	// accepted input is journaled with the seq of the tick that used it.
 	delta := l.state.Step(l.tick, r.period)
-	if a, ok := l.state.(Archiver); ok {
-		if l.rows = a.TakeRows(); j == nil {
-			l.rows = nil // nowhere to keep them
-		}
-	}
+	r.takeRows()
 	if delta != nil || len(l.inputs) > 0 || len(l.rows) > 0 {
 		r.broadcast(&schema.RoomEvent{Type: schema.EventUpdate, Body: delta})
 	}
@@ -411,6 +412,30 @@ func (r *Room) unreserve(role schema.Role) {
 	}
 }
 
+// takeRows collects the table rows an Archiver state made since the last
+// call, for the next update's record; without a journal they are dropped.
+func (r *Room) takeRows() {
+	if a, ok := r.loop.state.(Archiver); ok {
+		if r.loop.rows = a.TakeRows(); r.reg.cfg.Journal == nil {
+			r.loop.rows = nil // nowhere to keep them
+		}
+	}
+}
+
+// flushPending journals what the room accepted since its last tick (inputs
+// applied, rows such as a market's trades and finished bars) with one last
+// update, its body nil as no Step ran, so that a room stopping between
+// ticks loses nothing it acknowledged.
+func (r *Room) flushPending() {
+	if r.reg.cfg.Journal == nil {
+		return
+	}
+	r.takeRows()
+	if len(r.loop.inputs) > 0 || len(r.loop.rows) > 0 {
+		r.broadcast(&schema.RoomEvent{Type: schema.EventUpdate})
+	}
+}
+
 // shutdown closes the room: queued joins are refused, members are told, and
 // the registry forgets the room.
 func (r *Room) shutdown() {
@@ -435,12 +460,8 @@ func (r *Room) shutdown() {
 			refusePublish(c.publish, reason) // not acknowledged yet: the publisher is told
 		}
 	}
-	if j := r.reg.cfg.Journal; j != nil && reason == ErrShutdown {
-		if len(r.loop.inputs) > 0 {
-			// Inputs applied since the last tick still go to the journal,
-			// with one last update (its body nil: no Step ran).
-			r.broadcast(&schema.RoomEvent{Type: schema.EventUpdate})
-		}
+	r.flushPending()
+	if r.reg.cfg.Journal != nil && reason == ErrShutdown {
 		r.journalSnapshot(true) // a restart then starts from here, with nothing to replay
 	}
 	for _, m := range r.loop.members {
