@@ -53,6 +53,9 @@ func NewMemory(keep int) *Memory {
 func (m *Memory) Append(rec rooms.Record) {
 	if rec.Type == rooms.RecordEvent && len(rec.Rows) > 0 {
 		m.appendRows(&rec)
+		// The tables hold the rows now; an event kept for resumes need
+		// not hold them too (a market's tick can carry thousands).
+		rec.Rows = nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -11,8 +11,10 @@ import (
 
 // MemoryMaxRows is how many table rows (Record.Rows) a Memory journal keeps
 // per table: past it, each new row replaces the oldest, which is counted
-// (Memory.RowsDropped). About 100-250 bytes a row.
-const MemoryMaxRows = 1_000_000
+// (Memory.RowsDropped). About 100-250 bytes a row, so at most ~50 MB a
+// table: 6 hours of 1-minute bars of 500 symbols, or 8 seconds of trades at
+// 25,000 a second (only bars are read back).
+const MemoryMaxRows = 200_000
 
 // memTable is one table of a Memory journal: its newest rows, oldest
 // first, in a ring of at most Memory.maxRows.

@@ -9,6 +9,9 @@ import (
 	"github.com/tickroom/tickroom/rooms"
 )
 
+// memoryKeep is how many events a room keeps in the in-memory journal.
+const memoryKeep = 1_000
+
 // journalHandle is the journal the server runs with, with what /healthz
 // shows of it and how to close it.
 type journalHandle struct {
@@ -26,8 +29,10 @@ func openJournal(ctx context.Context, c config, log *slog.Logger) (*journalHandl
 	}
 	log.Warn("tickroomd: NO DATABASE CONFIGURED: room events are kept in memory only and do not survive a restart; " +
 		"set TICKROOM_DATABASE_URL (or -database-url) to a PostgreSQL URL to make rooms durable")
-	// 10,000 events a room: a 500-symbol market room's updates are ~30 KB.
-	m := journal.NewMemory(10_000)
+	// 1,000 events a room (kept: 1,000 to 2,000), enough to resume after
+	// 30 s away from a 30 Hz game room: a 500-symbol market room's update
+	// can be ~30 KB, so more would hold gigabytes.
+	m := journal.NewMemory(memoryKeep)
 	return &journalHandle{Journal: m, kind: "memory",
 		stats: func() any { return map[string]any{"durable": false} },
 		close: func(context.Context) error { return nil }}, nil
