@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -195,18 +196,32 @@ func jsonable(v any) any {
 // decodeItemsMsgpack splits a msgpack array of item maps into items, with a
 // per-item error for each one that is not a PublishItem.
 func decodeItemsMsgpack(raw []byte) ([]*schema.PublishItem, []error, error) {
-	var list []msgpack.RawMessage
-	if err := msgpack.Unmarshal(raw, &list); err != nil {
+	// One decoder walks the array, skipping each item to learn where it
+	// ends (no copy); another decodes the item from its own bytes, so an
+	// item that does not decode costs only itself.
+	var at, one bytes.Reader
+	at.Reset(raw)
+	d := msgpack.NewDecoder(&at)
+	n, err := d.DecodeArrayLen()
+	if err != nil {
 		return nil, nil, fmt.Errorf("items are not a msgpack array: %w", err)
 	}
-	if len(list) > schema.MaxPublishItems {
-		return nil, nil, schema.Errorf(schema.CodeTooLarge, "%d items; at most %d per batch", len(list), schema.MaxPublishItems)
+	if n > schema.MaxPublishItems {
+		return nil, nil, schema.Errorf(schema.CodeTooLarge, "%d items; at most %d per batch", n, schema.MaxPublishItems)
 	}
-	items := make([]*schema.PublishItem, len(list))
-	errs := make([]error, len(list))
-	for i, r := range list {
+	n = max(n, 0) // -1: nil, no items
+	items := make([]*schema.PublishItem, n)
+	errs := make([]error, n)
+	id := msgpack.NewDecoder(&one)
+	for i := range n {
+		start := len(raw) - at.Len()
+		if err := d.Skip(); err != nil {
+			return nil, nil, fmt.Errorf("items: item %d of %d is cut short: %w", i, n, err)
+		}
+		one.Reset(raw[start : len(raw)-at.Len()])
+		id.Reset(&one)
 		it := new(schema.PublishItem)
-		if err := msgpack.Unmarshal(r, it); err != nil {
+		if err := it.DecodeMsgpack(id); err != nil {
 			errs[i] = schema.Errorf(schema.CodeBadInput, "item %d: not a publish item (a map of the documented fields and types): %v", i, err)
 			continue
 		}

@@ -26,6 +26,10 @@ func FuzzPublish(f *testing.F) {
 	}})
 	f.Add(mp, true)
 	f.Add([]byte{0x81, 0xa5, 'i', 't', 'e', 'm', 's', 0xdd, 0xff, 0xff, 0xff, 0xff}, true)
+	// An item whose data claims 4 billion elements in 5 bytes: decoding it
+	// as it claims would ask for 64 GiB, a fatal error.
+	f.Add([]byte{0x81, 0xa5, 'i', 't', 'e', 'm', 's', 0x91, 0x82, 0xa4, 'r', 'o', 'o', 'm', 0xa1, 'x',
+		0xa4, 'd', 'a', 't', 'a', 0xdd, 0xf8, 0xc7, 0xf8, 0xd7}, true)
 
 	ts := startServer(f, rooms.Config{ManualTicks: true, EmptyGrace: -1}, realtime.Config{PublishKeys: []string{testKey}})
 	if _, err := ts.reg.Open("m", "market", rooms.Options{"symbols": testSymbols}); err != nil {

@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tickroom/tickroom/schema"
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // MaxPublishBody caps the body of POST /api/publish.
@@ -75,14 +77,12 @@ func (g *Gateway) servePublish(w http.ResponseWriter, r *http.Request) {
 			items, errs, err = decodeItemsJSON(env.Items)
 		}
 	case "application/msgpack", "application/x-msgpack":
-		var env struct {
-			Items msgpack.RawMessage `msgpack:"items"`
-		}
-		if err = msgpack.Unmarshal(body, &env); err == nil && env.Items == nil {
+		var raw []byte
+		if raw, err = msgpackField(body, "items"); err == nil && raw == nil {
 			err = errors.New(`no "items" array`)
 		}
 		if err == nil {
-			items, errs, err = decodeItemsMsgpack(env.Items)
+			items, errs, err = decodeItemsMsgpack(raw)
 		}
 	default:
 		http.Error(w, fmt.Sprintf("tickroom: Content-Type %q: send application/json or application/msgpack", ct), http.StatusUnsupportedMediaType)
@@ -111,4 +111,36 @@ func (g *Gateway) servePublish(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(&res)
+}
+
+// msgpackField returns the bytes of the value of key in the msgpack map b,
+// a slice of b (nil when the key is missing or its value is nil). Unlike
+// msgpack.Unmarshal into a struct it neither copies the value nor lets a
+// pooled decoder keep a buffer grown to a length the sender claimed.
+func msgpackField(b []byte, key string) ([]byte, error) {
+	var at bytes.Reader
+	at.Reset(b)
+	d := msgpack.NewDecoder(&at)
+	n, err := d.DecodeMapLen()
+	if err != nil {
+		return nil, fmt.Errorf("want a msgpack map: %w", err)
+	}
+	for i := range n {
+		k, err := d.DecodeString()
+		if err != nil {
+			return nil, fmt.Errorf("key %d of %d: %w", i, n, err)
+		}
+		start := len(b) - at.Len()
+		if err := d.Skip(); err != nil {
+			return nil, fmt.Errorf("value of %q: %w", k, err)
+		}
+		if k == key {
+			v := b[start : len(b)-at.Len()]
+			if len(v) == 1 && v[0] == msgpcode.Nil {
+				return nil, nil
+			}
+			return v, nil
+		}
+	}
+	return nil, nil
 }
