@@ -3,9 +3,17 @@
 default:
     @just --list
 
-# Run the server with no configuration: ws://127.0.0.1:8080/ws (extra flags pass through)
+# Run the server: ws://127.0.0.1:8080/ws, with the demo market room and API key "dev" (extra flags pass through)
 run *ARGS:
-    go run ./services/tickroomd {{ARGS}}
+    go run ./services/tickroomd -demo -publish-key dev {{ARGS}}
+
+# Feed the demo market from outside: a simulated market through POST /api/publish (needs just run)
+feed RATE="1000" DURATION="10s":
+    go run ./services/tickfeed -key dev -room market -symbols 50 -rate {{RATE}} -duration {{DURATION}}
+
+# The market ticker under load: 1,000 members, a 500-symbol room fed at 50,000 items/s (extra flags go to tickbench ticker, e.g. -deflate)
+bench-ticker *ARGS:
+    bash bench/ticker.sh {{ARGS}}
 
 # Run the whole test suite (the README's test command)
 test:
@@ -24,9 +32,11 @@ bench:
 demo BOTS="8" SPECTATORS="20" DURATION="10s":
     go run ./services/arenabot -bots {{BOTS}} -spectators {{SPECTATORS}} -duration {{DURATION}}
 
-# Fuzz the binary protocol's decoder and the STOMP frame parser (corpora in */testdata/fuzz)
+# Fuzz the binary protocol's decoder, publish items, the publish API and the STOMP frame parser (corpora in */testdata/fuzz)
 fuzz TIME="60s":
     go test ./schema -run '^$' -fuzz FuzzDecode -fuzztime {{TIME}}
+    go test ./schema -run '^$' -fuzz FuzzPublishItemDecode -fuzztime {{TIME}}
+    go test ./realtime -run '^$' -fuzz FuzzPublish -fuzztime {{TIME}}
     go test ./realtime/stomp -run '^$' -fuzz FuzzParser -fuzztime {{TIME}}
 
 # The STOMP conformance suite: the real @stomp/stompjs client against a live tickroomd (needs node, npm)

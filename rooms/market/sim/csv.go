@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -131,8 +132,8 @@ func parseRow(rec []string, line int) (schema.PublishItem, error) {
 			return 0, bad(col, "empty in a %s row", it.Type)
 		}
 		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return 0, bad(col, "%q is not a number", s)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return 0, bad(col, "%q is not a finite number", s)
 		}
 		return f, nil
 	}
@@ -204,6 +205,9 @@ func parseRow(rec []string, line int) (schema.PublishItem, error) {
 	return it, nil
 }
 
+// maxTs is the last microsecond of year 9999, the last RFC 3339 can write.
+var maxTs = time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC).UnixMicro()
+
 // parseTs reads integer Unix microseconds or RFC 3339 (fractional seconds
 // optional).
 func parseTs(s string) (int64, error) {
@@ -213,14 +217,17 @@ func parseTs(s string) (int64, error) {
 	}
 	if s[0] >= '0' && s[0] <= '9' && !strings.ContainsAny(s, "-:T") {
 		us, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || us <= 0 {
-			return 0, fmt.Errorf("%q is not Unix microseconds > 0", s)
+		if err != nil || us <= 0 || us > maxTs {
+			return 0, fmt.Errorf("%q is not Unix microseconds in 1970..9999", s)
 		}
 		return us, nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return 0, fmt.Errorf("%q is neither RFC 3339 nor Unix microseconds", s)
+	}
+	if t.UnixMicro() <= 0 {
+		return 0, fmt.Errorf("%q is not after 1970", s)
 	}
 	if t.Nanosecond()%1000 != 0 {
 		return 0, fmt.Errorf("%q is finer than a microsecond", s)

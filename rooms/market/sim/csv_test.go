@@ -61,7 +61,9 @@ func TestReadCSVErrors(t *testing.T) {
 		{"quote with price", h + "2026-11-20T14:30:00Z,quote,AAPL,1,,1,2,1,1\n", 2, "column price: must be empty in a quote row"},
 		{"quote crossed", h + "2026-11-20T14:30:00Z,quote,AAPL,,,2,1,1,1\n", 2, "column ask: 1 is below the bid 2"},
 		{"quote size", h + "2026-11-20T14:30:00Z,quote,AAPL,,,1,2,-1,1\n", 2, "column bid_size: -1, want >= 0"},
-		{"quote NaN", h + "2026-11-20T14:30:00Z,quote,AAPL,,,NaN,2,1,1\n", 2, "column bid: NaN, want > 0"},
+		{"quote NaN", h + "2026-11-20T14:30:00Z,quote,AAPL,,,NaN,2,1,1\n", 2, "column bid: \"NaN\" is not a finite number"},
+		{"trade price inf", h + "2026-11-20T14:30:00Z,trade,AAPL,+Inf,1,,,,\n", 2, "column price: \"+Inf\" is not a finite number"},
+		{"ts past 9999", h + "9223372036854775807,trade,AAPL,1,1,,,,\n", 2, "column ts: \"9223372036854775807\" is not Unix microseconds in 1970..9999"},
 		{"quoting", h + ok + "2026-11-20T14:30:00Z,trade,\"AA\"PL,1,1,,,,\n", 3, "quoted-field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
