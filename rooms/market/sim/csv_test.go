@@ -53,7 +53,7 @@ func TestReadCSVErrors(t *testing.T) {
 		{"ts negative", h + "-5,trade,AAPL,1,1,,,,\n", 2, "column ts"},
 		{"type", h + "2026-11-20T14:30:00Z,bar,AAPL,1,1,,,,\n", 2, `column type: "bar", want "trade" or "quote"`},
 		{"symbol", h + "2026-11-20T14:30:00Z,trade,,1,1,,,,\n", 2, "column symbol: empty"},
-		{"trade price", h + "2026-11-20T14:30:00Z,trade,AAPL,abc,1,,,,\n", 2, `column price: "abc" is not a number`},
+		{"trade price", h + "2026-11-20T14:30:00Z,trade,AAPL,abc,1,,,,\n", 2, `column price: "abc" is not a finite number`},
 		{"trade no size", h + "2026-11-20T14:30:00Z,trade,AAPL,1,,,,,\n", 2, "column size: empty in a trade row"},
 		{"trade zero price", h + "2026-11-20T14:30:00Z,trade,AAPL,0,1,,,,\n", 2, "column price: 0, want > 0"},
 		{"trade size", h + "2026-11-20T14:30:00Z,trade,AAPL,1,1.5,,,,\n", 2, `column size: "1.5" is not a whole number`},
