@@ -139,31 +139,7 @@ func (g *Registry) Create(kind string, opts Options) (*Room, error) {
 }
 
 func (g *Registry) createLocked(kind string, opts Options) (*Room, error) {
-	if g.closed {
-		return nil, ErrShutdown
-	}
-	k, ok := g.kinds[kind]
-	if !ok {
-		return nil, schema.Errorf(schema.CodeUnknownKind, "rooms: no room kind %q", kind)
-	}
-	state, err := k.New(opts)
-	if err != nil {
-		var ce *schema.CodedError
-		if !errors.As(err, &ce) {
-			err = schema.Errorf(schema.CodeBadInput, "rooms: new %s room: %v", kind, err)
-		}
-		return nil, err
-	}
-	r, err := g.newRoom(g.newID(), k, opts, state)
-	if err != nil {
-		return nil, err
-	}
-	if j := g.cfg.Journal; j != nil {
-		j.Append(Record{Type: RecordRoomCreated, Room: r.id, At: time.Now(), Kind: kind, Options: opts})
-	}
-	g.startLocked(r)
-	g.log.Info("rooms: created", "room", r.id, "kind", kind, "tick_hz", g.tickRate(k))
-	return r, nil
+	return g.startNewLocked("", kind, opts, false)
 }
 
 // Open returns the room with id, starting it as a new room of kind with
@@ -180,6 +156,12 @@ func (g *Registry) Open(id, kind string, opts Options) (*Room, error) {
 		r.pinned.Store(true)
 		return r, nil
 	}
+	return g.startNewLocked(id, kind, opts, true)
+}
+
+// startNewLocked builds, journals and starts a new room of kind: with id, or
+// a fresh one when id is "", and pinned (never disposed when empty) or not.
+func (g *Registry) startNewLocked(id, kind string, opts Options, pinned bool) (*Room, error) {
 	if g.closed {
 		return nil, ErrShutdown
 	}
@@ -189,18 +171,25 @@ func (g *Registry) Open(id, kind string, opts Options) (*Room, error) {
 	}
 	state, err := k.New(opts)
 	if err != nil {
-		return nil, fmt.Errorf("rooms: open %s room %s: %w", kind, id, err)
+		var ce *schema.CodedError
+		if !errors.As(err, &ce) {
+			err = schema.Errorf(schema.CodeBadInput, "rooms: new %s room: %v", kind, err)
+		}
+		return nil, err
+	}
+	if id == "" {
+		id = g.newID()
 	}
 	r, err := g.newRoom(id, k, opts, state)
 	if err != nil {
 		return nil, err
 	}
-	r.pinned.Store(true)
+	r.pinned.Store(pinned)
 	if j := g.cfg.Journal; j != nil {
 		j.Append(Record{Type: RecordRoomCreated, Room: r.id, At: time.Now(), Kind: kind, Options: opts})
 	}
 	g.startLocked(r)
-	g.log.Info("rooms: opened", "room", r.id, "kind", kind, "tick_hz", g.tickRate(k))
+	g.log.Info("rooms: created", "room", r.id, "kind", kind, "tick_hz", g.tickRate(k), "pinned", pinned)
 	return r, nil
 }
 

@@ -329,46 +329,35 @@ func (r *memberReader) handle(msg wsMessage, now time.Time) (schema.MsgType, err
 	}
 	plain := msg.payload
 	var head msgHead
-	plainLen := len(plain)
-	switch {
-	case !msg.compressed:
-		h, err := readHead(plain)
-		if err != nil {
-			return 0, fmt.Errorf("read message header: %w", err)
-		}
-		head = h
-	case r.m.sampled:
-		if err := r.inflate(msg.payload); err != nil {
-			return 0, err
-		}
-		plain, plainLen = r.plain, len(r.plain)
-		h, err := readHead(plain)
-		if err != nil {
-			return 0, fmt.Errorf("read message header: %w", err)
-		}
-		head = h
-	default:
+	var hash uint64
+	cached, store := false, false
+	if msg.compressed && !r.m.sampled {
 		// Most members: the same compressed bytes were likely read
 		// already by another member; otherwise inflate and tell the others.
-		h, n, hash, ok := r.run.cache.lookup(msg.payload)
-		if ok {
-			head, plainLen = h, n
-			break
+		var n int
+		if head, n, hash, cached = r.run.cache.lookup(msg.payload); cached {
+			plain = nil // not inflated: the cache has what a non-sampled member reads
+			c.payloadBytes.Add(uint64(n))
 		}
-		if err := r.inflate(msg.payload); err != nil {
-			return 0, err
+		store = !cached
+	}
+	if !cached {
+		if msg.compressed {
+			if err := r.inflate(msg.payload); err != nil {
+				return 0, err
+			}
+			plain = r.plain
 		}
-		plain, plainLen = r.plain, len(r.plain)
 		h, err := readHead(plain)
 		if err != nil {
 			return 0, fmt.Errorf("read message header: %w", err)
 		}
 		head = h
-		if h.typ == schema.TypeUpdate || h.typ == schema.TypeMember || h.typ == schema.TypeSnapshot {
-			r.run.cache.store(hash, msg.payload, h, plainLen)
+		c.payloadBytes.Add(uint64(len(plain)))
+		if store && (h.typ == schema.TypeUpdate || h.typ == schema.TypeMember || h.typ == schema.TypeSnapshot) {
+			r.run.cache.store(hash, msg.payload, h, len(plain))
 		}
 	}
-	c.payloadBytes.Add(uint64(plainLen))
 
 	switch head.typ {
 	case schema.TypeUpdate:

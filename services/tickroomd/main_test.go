@@ -58,6 +58,22 @@ func startDaemon(t *testing.T, env ...string) (*exec.Cmd, string) {
 	return nil, ""
 }
 
+// waitExit waits up to within for a tickroomd that was sent SIGTERM to
+// exit, and fails t unless it exits with status 0.
+func waitExit(t *testing.T, cmd *exec.Cmd, within time.Duration) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("tickroomd exited with %v, want status 0", err)
+		}
+	case <-time.After(within):
+		t.Fatalf("tickroomd did not exit within %v of SIGTERM", within)
+	}
+}
+
 func TestDaemonServesAndDrainsOnSIGTERM(t *testing.T) {
 	cmd, addr := startDaemon(t, "TICKROOM_LISTEN=127.0.0.1:0", "TICKROOM_TICK_RATES=arena=20")
 
@@ -101,16 +117,7 @@ func TestDaemonServesAndDrainsOnSIGTERM(t *testing.T) {
 	if code, why := c.CloseCode(); code != 1001 {
 		t.Errorf("member closed with %d %q, want 1001", code, why)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("tickroomd exited with %v, want status 0", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("tickroomd did not exit within 5 s of SIGTERM")
-	}
+	waitExit(t, cmd, 5*time.Second)
 	t.Logf("drained and exited in %v", time.Since(start))
 }
 

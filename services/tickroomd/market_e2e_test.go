@@ -602,16 +602,7 @@ func TestMarketCleanStopKeepsAcceptedTrades(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("trade B acknowledged and SIGTERM sent %v after trade A's tick was seen durable", time.Since(tickSeen))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("tickroomd exited with %v, want status 0", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("tickroomd did not exit within 10 s of SIGTERM")
-	}
+	waitExit(t, cmd, 10*time.Second)
 
 	// The process is gone: what is in the database now is all there is.
 	wantTrades := []e2eTrade{a, b}
