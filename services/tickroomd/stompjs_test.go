@@ -35,7 +35,8 @@ func TestStompJSConformance(t *testing.T) {
 	// A 200 ms heart-beat offer, so the suite can watch several agreed
 	// intervals of idleness and the server dropping a silent client in
 	// about a second instead of tens of seconds.
-	_, addr := startDaemon(t, "TICKROOM_LISTEN=127.0.0.1:0", "TICKROOM_STOMP_HEART_BEAT=200ms")
+	// The demo market gives the suite's market check a fed room "market".
+	_, addr := startDaemon(t, "TICKROOM_LISTEN=127.0.0.1:0", "TICKROOM_STOMP_HEART_BEAT=200ms", "TICKROOM_DEMO=true")
 
 	// The suite stops itself after 60 s; this bounds a node that hangs anyway.
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

@@ -632,6 +632,62 @@ check('room-send-topic-error', async use => {
   return `ERROR ${JSON.stringify(err.headers.message)} names ${want}, close ${closed.code}`;
 });
 
+// The server runs the demo market (room "market", AAPL among its symbols,
+// fed by the in-process simulator): a ticker subscriber and a room member
+// must see the same quotes.
+check('market-ticker-and-room', async use => {
+  const c = use(await Conn.open('ticker'));
+  const { inbox: ticks } = await c.subscribe('/topic/ticker/AAPL');
+  const { inbox: room } = await c.subscribe('/topic/rooms/market', { role: 'spectator' });
+  const jm = await room.next('the joined MESSAGE of room market');
+  const j = JSON.parse(jm.body);
+  assert(j.type === 'joined' && j.kind === 'market' && Array.isArray(j.snapshot) && Array.isArray(j.snapshot[0]),
+    `first MESSAGE of /topic/rooms/market ${jm.body.slice(0, 300)}, want {"type":"joined","kind":"market","snapshot":[quotes],..}`);
+  assert(j.snapshot[0].some(q => q[0] === 'AAPL'), 'the snapshot has no AAPL quote');
+
+  // The ticker: the current quote first, then one per change, seq gap-free
+  // (nothing here is slow enough to be skipped).
+  const tickerQuotes = new Set();
+  let seq = 0;
+  for (let i = 0; i < 5; i++) {
+    const m = await ticks.next(`ticker message ${i + 1} of /topic/ticker/AAPL`);
+    const t = JSON.parse(m.body);
+    assert(t.type === 'quote' && t.symbol === 'AAPL' && Array.isArray(t.quote) && t.quote.length === 11 && t.quote[0] === 'AAPL',
+      `ticker MESSAGE ${m.body}, want {"type":"quote","symbol":"AAPL","seq":N,"sent_us":T,"quote":[11 fields]}`);
+    assert(m.headers['content-type'] === 'application/json' && Number(m.headers.seq) === t.seq,
+      `ticker MESSAGE headers ${JSON.stringify(m.headers)}: want content-type application/json and seq ${t.seq}`);
+    const [, bid, ask] = t.quote;
+    assert(bid > 0 && ask >= bid, `ticker quote ${JSON.stringify(t.quote)}: want 0 < bid <= ask`);
+    assert(i === 0 || t.seq === seq + 1, `ticker seq ${t.seq} after ${seq}, want ${seq + 1}`);
+    seq = t.seq;
+    tickerQuotes.add(JSON.stringify(t.quote));
+  }
+
+  // The room's updates carry the same quotes (the same values, encoded
+  // once per tick for both): find one of the ticker's among them.
+  let matched = null, updates = 0;
+  while (!matched) {
+    const m = await room.next(`a room update whose AAPL quote the ticker sent (${updates} updates read)`);
+    const ev = JSON.parse(m.body);
+    if (ev.type !== 'update' || !ev.body) continue;
+    updates++;
+    const q = ev.body[0].find(q => q[0] === 'AAPL');
+    if (q && tickerQuotes.has(JSON.stringify(q))) matched = q;
+    while (ticks.items.length) tickerQuotes.add(JSON.stringify(JSON.parse(ticks.items.shift().body).quote));
+  }
+
+  // An unknown symbol and a SEND to a ticker are refused, each with ERROR.
+  const u = use(await Conn.open('ticker-unknown'));
+  u.client.subscribe('/topic/ticker/NOSUCH9', () => {});
+  const err = await u.expectError('an ERROR for SUBSCRIBE /topic/ticker/NOSUCH9');
+  assert(/unknown_symbol|NOSUCH9/.test(`${err.headers.message} ${err.body}`), `ERROR does not name the unknown symbol: ${describe(err)}`);
+  const w = use(await Conn.open('ticker-send'));
+  w.client.publish({ destination: '/topic/ticker/AAPL', body: '{}' });
+  const werr = await w.expectError('an ERROR for SEND /topic/ticker/AAPL');
+  assert(/read-only/.test(werr.headers.message ?? ''), `ERROR for SEND to a ticker: ${describe(werr)}, want message read-only destination`);
+  return `5 ticker quotes seq ${seq - 4}..${seq} gap-free; same AAPL quote in room update ${updates} (bid ${matched[1]} ask ${matched[2]}); unknown symbol and SEND refused`;
+});
+
 // ---- the runner -----------------------------------------------------------
 
 let failed = 0;
