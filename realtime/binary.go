@@ -216,7 +216,13 @@ func (s *session) subscribeTicker(m *schema.Subscribe) error {
 	s.mu.Unlock()
 	// The answer goes first; the ticker's newest message follows it.
 	s.reply(&schema.Subscribed{Req: m.Req, Topic: m.Topic, Active: true})
-	t.subscribe(s)
+	if on := t.subscribe(s); on != t {
+		s.mu.Lock()
+		if s.tickers[m.Topic] == t {
+			s.tickers[m.Topic] = on
+		}
+		s.mu.Unlock()
+	}
 	return nil
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/lxzan/gws"
 	"github.com/tickroom/tickroom/realtime/stomp"
 	"github.com/tickroom/tickroom/rooms"
-	"github.com/tickroom/tickroom/rooms/market"
 	"github.com/tickroom/tickroom/schema"
 )
 
@@ -389,9 +388,9 @@ func (g *Gateway) Stats() Stats {
 }
 
 // Tickers returns the gateway's single-symbol streams, for market rooms
-// (market.Market.Streams): what rooms send there reaches /topic/ticker/
+// (the market kind's Streams): what rooms send there reaches /topic/ticker/
 // {SYMBOL} subscribers and tickroom.v1 Subscribe.
-func (g *Gateway) Tickers() market.Streams { return &g.tickers }
+func (g *Gateway) Tickers() rooms.Streams { return &g.tickers }
 
 // gwsLogger sends gws's error lines to slog.
 type gwsLogger struct{ l *slog.Logger }

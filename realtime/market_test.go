@@ -2,6 +2,7 @@ package realtime_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -552,5 +553,63 @@ func TestPublishNeedsAPublisherConnection(t *testing.T) {
 	res, err := pub.Publish(ctxT(t, 5*time.Second), []schema.PublishItem{trade("AAPL", time.Now().UnixMicro(), 1, 1)})
 	if err != nil || res.Accepted != 1 {
 		t.Fatalf("publisher with a key: %+v %v", res, err)
+	}
+}
+
+// A symbol held by two rooms is streamed by the one that claimed it first;
+// when that room goes, the other takes the stream over, and a subscriber
+// keeps following the symbol. Tickers of symbols nobody streams or follows
+// any more are forgotten.
+func TestTickerPassesToTheNextRoomAndIdleTickersGo(t *testing.T) {
+	ts := startServer(t, rooms.Config{EmptyGrace: 100 * time.Millisecond}, realtime.Config{PublishKeys: []string{testKey}})
+	creator := ts.dial(t, client.Options{})
+	j, err := creator.Create(ctxT(t, 5*time.Second), "market", schema.RoleSpectator, map[string]any{"symbols": []string{"AAPL", "ZZZ"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.reg.Open("m", "market", rooms.Options{"symbols": testSymbols}); err != nil {
+		t.Fatal(err)
+	}
+	sub := ts.dial(t, client.Options{})
+	if err := sub.Subscribe(ctxT(t, 5*time.Second), "/topic/ticker/AAPL"); err != nil {
+		t.Fatal(err)
+	}
+	// The first room goes (its last member leaves; it is disposed).
+	if _, err := creator.Leave(ctxT(t, 5*time.Second), j.Room); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for ts.reg.Get(j.Room) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("room %s not disposed 5 s after its last member left", j.Room)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Room m streams AAPL from now on (it claims again within a second).
+	t0 := time.Now().UnixMicro()
+	for i := int64(0); ; i++ {
+		ts.postItems(t, trade("AAPL", t0+i, 190+float64(i), 1))
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		m, err := sub.Next(ctx)
+		cancel()
+		if tm, ok := m.(*schema.TopicMessage); err == nil && ok {
+			var q schema.Quote
+			if err := msgpack.Unmarshal(tm.Body, &q); err != nil || q.Last < 190 {
+				t.Fatalf("AAPL subscriber got %+v (%v), want room m's trade", q, err)
+			}
+			break
+		}
+		if time.Now().After(deadline.Add(5 * time.Second)) {
+			t.Fatal("AAPL subscriber got nothing from room m after room " + j.Room + " went")
+		}
+	}
+	// ZZZ was only the gone room's and nobody follows it: forgotten (a
+	// subscribe is refused); AAPL is followed, so it stays.
+	if n := ts.gw.Stats().Tickers.Tickers; n != len(testSymbols) {
+		t.Errorf("%d tickers held, want %d (room m's symbols)", n, len(testSymbols))
+	}
+	err = sub.Subscribe(ctxT(t, 5*time.Second), "/topic/ticker/ZZZ")
+	if re, ok := err.(*client.RequestError); !ok || re.Code != schema.CodeUnknownSymbol {
+		t.Fatalf("subscribe to the gone room's symbol: %v, want unknown_symbol", err)
 	}
 }

@@ -112,7 +112,7 @@ func (s *session) stompSubscribe(f *stomp.Frame) (deferred bool, then func(), er
 	case subTopic:
 		s.gw.broker.subscribe(dest, sub)
 	case subTicker:
-		return false, func() { sub.ticker.subscribe(sub) }, nil
+		return false, func() { sub.ticker = sub.ticker.subscribe(sub) }, nil
 	case subRoom:
 		var token uint64
 		if sub.room == anyRoom {

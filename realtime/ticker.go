@@ -9,14 +9,14 @@ import (
 	"sync/atomic"
 
 	"github.com/tickroom/tickroom/realtime/stomp"
-	"github.com/tickroom/tickroom/rooms/market"
+	"github.com/tickroom/tickroom/rooms"
 	"github.com/tickroom/tickroom/schema"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
 // tickers are the single-symbol streams of market rooms: /topic/ticker/{SYMBOL}
 // for STOMP subscribers and tickroom.v1 Subscribe. They implement
-// market.Streams. A room claims each of its symbols as it starts and, every
+// rooms.Streams for market rooms. A room claims each of its symbols as it starts and, every
 // tick, sends each changed symbol's Quote once; the message is encoded once
 // per form in use (tickroom.v1, STOMP JSON, STOMP msgpack, per STOMP
 // version) whatever the number of subscribers. The newest message of a
@@ -26,9 +26,10 @@ import (
 // A ticker's stream is conflated: every message carries the whole Quote. A
 // subscriber whose outbox is full misses that message (counted as dropped)
 // and is brought up to date by the next; it is never closed for it.
-// Tickers exist from their first claim until the server stops, so
+// A ticker exists while a room streams it or someone subscribes to it, so
 // subscribers of a symbol whose room closed keep its last Quote and resume
-// when another room claims it. Safe for concurrent use.
+// when another room claims it, and symbols of rooms long gone cost nothing.
+// Lock order: tickers.mu, then a ticker's mu. Safe for concurrent use.
 type tickers struct {
 	threshold int
 
@@ -38,7 +39,7 @@ type tickers struct {
 	sent, delivered, dropped atomic.Uint64
 }
 
-var _ market.Streams = (*tickers)(nil)
+var _ rooms.Streams = (*tickers)(nil)
 
 // ticker is one symbol's stream. Its mu is held through a send and a
 // subscription, which puts its messages in one order for every subscriber.
@@ -80,9 +81,10 @@ type TickerStats struct {
 	DroppedCount   uint64 `json:"dropped"`   // not pushed: the subscriber's outbox was full
 }
 
-// Claim implements market.Streams.
-func (ts *tickers) Claim(symbol, room string) (market.Stream, error) {
+// Claim implements rooms.Streams.
+func (ts *tickers) Claim(symbol, room string) (rooms.Stream, error) {
 	ts.mu.Lock()
+	defer ts.mu.Unlock()
 	t := ts.bySym[symbol]
 	if t == nil {
 		if ts.bySym == nil {
@@ -91,7 +93,6 @@ func (ts *tickers) Claim(symbol, room string) (market.Stream, error) {
 		t = &ticker{t: ts, symbol: symbol, dest: tickerTopicPrefix + symbol}
 		ts.bySym[symbol] = t
 	}
-	ts.mu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.source != "" && t.source != room {
@@ -101,7 +102,8 @@ func (ts *tickers) Claim(symbol, room string) (market.Stream, error) {
 	return &claim{t: t, room: room}, nil
 }
 
-// lookup returns symbol's ticker, nil if no room ever claimed it.
+// lookup returns symbol's ticker, nil if no room streams it and nobody
+// subscribes to it.
 func (ts *tickers) lookup(symbol string) *ticker {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -115,7 +117,7 @@ func (ts *tickers) stats() TickerStats {
 	return TickerStats{Tickers: n, SentCount: ts.sent.Load(), DeliveredCount: ts.delivered.Load(), DroppedCount: ts.dropped.Load()}
 }
 
-// claim is a room's hold on a ticker (market.Stream).
+// claim is a room's hold on a ticker (rooms.Stream).
 type claim struct {
 	t    *ticker
 	room string
@@ -139,11 +141,22 @@ func (c *claim) Send(quote []byte, sentUs int64) {
 
 func (c *claim) Release() {
 	t := c.t
+	t.t.mu.Lock()
+	defer t.t.mu.Unlock()
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.source == c.room {
 		t.source = ""
 	}
-	t.mu.Unlock()
+	t.t.dropIdleLocked(t)
+}
+
+// dropIdleLocked forgets t when no room streams it and nobody subscribes
+// to it. Called with ts.mu and t.mu held.
+func (ts *tickers) dropIdleLocked(t *ticker) {
+	if t.source == "" && len(t.subs) == 0 && ts.bySym[t.symbol] == t {
+		delete(ts.bySym, t.symbol)
+	}
 }
 
 func (ts *tickers) count(r pushResult) {
@@ -155,17 +168,30 @@ func (ts *tickers) count(r pushResult) {
 	}
 }
 
-// subscribe adds sub and sends it the newest message, if any.
-func (t *ticker) subscribe(sub tickerSub) {
+// subscribe adds sub and sends it the newest message, if any. It returns
+// the ticker sub is on: t, or the symbol's newer ticker if t was dropped
+// (idle) since it was looked up and a room has claimed the symbol since.
+func (t *ticker) subscribe(sub tickerSub) *ticker {
+	ts := t.t
+	ts.mu.Lock()
+	if cur := ts.bySym[t.symbol]; cur == nil {
+		ts.bySym[t.symbol] = t // kept again: it has a subscriber
+	} else {
+		t = cur
+	}
 	t.mu.Lock()
+	ts.mu.Unlock()
 	defer t.mu.Unlock()
 	t.subs = append(t.subs, sub)
 	if t.last != nil {
-		t.t.count(sub.deliverTicker(t.last))
+		ts.count(sub.deliverTicker(t.last))
 	}
+	return t
 }
 
 func (t *ticker) unsubscribe(sub tickerSub) {
+	t.t.mu.Lock()
+	defer t.t.mu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i, x := range t.subs {
@@ -174,6 +200,7 @@ func (t *ticker) unsubscribe(sub tickerSub) {
 			break
 		}
 	}
+	t.t.dropIdleLocked(t)
 }
 
 // binaryWire returns the tickroom.v1 TopicMessage.

@@ -47,8 +47,13 @@ const (
 type Market struct {
 	// Rate is the default tick rate in Hz. Zero means 10.
 	Rate int
-	// Streams, when set, carries each symbol's updates on its own stream.
-	Streams Streams
+	// Streams, when set, carries each symbol's quotes on its own stream
+	// (key: the symbol; value: the msgpack schema.Quote), sent whenever the
+	// symbol changed during a tick, subscribed or not, so that the kept
+	// quote is always the current one. A symbol that another room streams
+	// already is claimed again every second, so the stream passes to this
+	// room when that one stops.
+	Streams rooms.Streams
 	// MaxLateness is how far behind the room's newest ts an item may be.
 	// Zero means one second.
 	MaxLateness time.Duration
@@ -61,7 +66,7 @@ type Market struct {
 
 // New returns a Market kind with the given streams (nil for none), ready
 // to register; use it rather than a struct literal to read RecentBars.
-func New(streams Streams) *Market {
+func New(streams rooms.Streams) *Market {
 	return &Market{Streams: streams, live: &directory{rooms: map[string]*state{}}}
 }
 
@@ -72,29 +77,6 @@ var (
 	_ rooms.Archiver      = (*state)(nil)
 	_ rooms.Lifecycle     = (*state)(nil)
 )
-
-// Streams is where rooms stream single symbols (package realtime's broker
-// serves it as /topic/ticker/{SYMBOL}). Claim is called on a room's
-// goroutine as it starts, once per symbol; it must not block.
-type Streams interface {
-	// Claim makes room the source of symbol's stream. It fails when
-	// another open room streams the symbol already: that room stays its
-	// source, and this room's members still get the symbol in its updates.
-	Claim(symbol, room string) (Stream, error)
-}
-
-// Stream is one symbol's stream, claimed by one room. Its methods are called
-// on that room's goroutine and must not block.
-type Stream interface {
-	// Send streams quote (a schema.Quote in msgpack): to every subscriber
-	// now, and to each later one first (the stream keeps the newest). The
-	// room sends every change, subscribed or not, so that the kept quote
-	// is always the symbol's current one.
-	Send(quote []byte, sentUs int64)
-	// Release gives the symbol up; its subscribers stay, keeping the last
-	// quote, until another room claims it.
-	Release()
-}
 
 func (m *Market) Name() string { return "market" }
 
@@ -276,7 +258,7 @@ func (d *directory) recent(name string, perTick bool) ([]schema.Bar, bool) {
 	d.mu.Lock()
 	var found *symbol
 	for _, s := range d.rooms {
-		if sym := s.bySym[name]; sym != nil && (found == nil || sym.stream != nil) {
+		if sym := s.bySym[name]; sym != nil && (found == nil || sym.streamed.Load()) {
 			found = sym
 		}
 	}

@@ -2,6 +2,7 @@ package market
 
 import (
 	"bytes"
+	"sync/atomic"
 	"time"
 
 	"github.com/tickroom/tickroom/rooms"
@@ -41,6 +42,9 @@ type state struct {
 	lateness int64     // µs
 	clock    int64     // the newest ts applied: the room's feed clock
 
+	unclaimed int   // symbols another room streams: claimed again at nextClaim
+	nextClaim int64 // µs, wall clock
+
 	trades [][]any // rows for market_trades, since the last TakeRows
 	bars   [][]any // completed one-minute bars, since the last TakeRows
 	enc    *msgpack.Encoder
@@ -51,7 +55,8 @@ type state struct {
 type symbol struct {
 	q      schema.Quote
 	dirty  bool
-	stream Stream // nil when not streamed by this room
+	stream   rooms.Stream // nil when not streamed by this room
+	streamed atomic.Bool  // stream != nil, for RecentBars on other goroutines
 
 	tick, sec, min        bar
 	recentTick, recentSec *barRing
@@ -59,16 +64,41 @@ type symbol struct {
 
 func (s *state) Start(room string) {
 	s.room = room
-	if st := s.kind.Streams; st != nil {
-		for _, sym := range s.syms {
-			if stream, err := st.Claim(sym.q.Symbol, room); err == nil {
-				sym.stream = stream
-			}
-		}
-	}
-	if s.kind.live != nil { // after the claims: RecentBars reads sym.stream
+	s.claimStreams(time.Now().UnixMicro())
+	if s.kind.live != nil { // after the claims: RecentBars reads sym.streamed
 		s.kind.live.add(room, s)
 	}
+}
+
+// claimRetry is how often a room claims again the streams of its symbols
+// that another room holds.
+const claimRetry = int64(time.Second / time.Microsecond)
+
+// claimStreams claims the stream of each symbol this room does not stream
+// yet. A symbol won back from a room that stopped gets its current quote at
+// once (unless this tick sends it anyway).
+func (s *state) claimStreams(now int64) {
+	st := s.kind.Streams
+	if st == nil {
+		return
+	}
+	s.unclaimed = 0
+	for _, sym := range s.syms {
+		if sym.stream != nil {
+			continue
+		}
+		stream, err := st.Claim(sym.q.Symbol, s.room)
+		if err != nil {
+			s.unclaimed++
+			continue
+		}
+		sym.stream = stream
+		sym.streamed.Store(true)
+		if sym.q.Ts != 0 && !sym.dirty {
+			stream.Send(s.encodeQuote(&sym.q), now)
+		}
+	}
+	s.nextClaim = now + claimRetry
 }
 
 func (s *state) Stop() {
@@ -79,8 +109,10 @@ func (s *state) Stop() {
 		if sym.stream != nil {
 			sym.stream.Release()
 			sym.stream = nil
+			sym.streamed.Store(false)
 		}
 	}
+	s.unclaimed = 0
 }
 
 func (s *state) Join(schema.MemberID, schema.Role) error { return nil }
@@ -163,6 +195,9 @@ func (s *state) closeMinute(sym *symbol) {
 // has subscribers, and closes the bars the room's clock is past.
 func (s *state) Step(uint64, time.Duration) any {
 	now := time.Now().UnixMicro()
+	if s.unclaimed > 0 && now >= s.nextClaim {
+		s.claimStreams(now)
+	}
 	for _, sym := range s.syms {
 		if sym.tick.trades > 0 {
 			sym.recentTick.push(sym.tick.bar(sym.q.Symbol))

@@ -24,8 +24,8 @@ type fakeStreams struct {
 }
 
 var (
-	_ market.Streams = (*fakeStreams)(nil)
-	_ market.Stream  = (*fakeStream)(nil)
+	_ rooms.Streams = (*fakeStreams)(nil)
+	_ rooms.Stream  = (*fakeStream)(nil)
 )
 
 func newFakeStreams(refuse ...string) *fakeStreams {
@@ -36,7 +36,7 @@ func newFakeStreams(refuse ...string) *fakeStreams {
 	return f
 }
 
-func (f *fakeStreams) Claim(symbol, room string) (market.Stream, error) {
+func (f *fakeStreams) Claim(symbol, room string) (rooms.Stream, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.claims = append(f.claims, symbol+"@"+room)
