@@ -53,8 +53,8 @@ type state struct {
 
 // symbol is one symbol's state in a room.
 type symbol struct {
-	q      schema.Quote
-	dirty  bool
+	q        schema.Quote
+	dirty    bool
 	stream   rooms.Stream // nil when not streamed by this room
 	streamed atomic.Bool  // stream != nil, for RecentBars on other goroutines
 
