@@ -196,6 +196,10 @@ func jsonable(v any) any {
 // decodeItemsMsgpack splits a msgpack array of item maps into items, with a
 // per-item error for each one that is not a PublishItem.
 func decodeItemsMsgpack(raw []byte) ([]*schema.PublishItem, []error, error) {
+	// Checked whole first: decoders recurse once per level of nesting.
+	if _, err := schema.ValueEnd(raw, 0); err != nil {
+		return nil, nil, fmt.Errorf("items: %w", err)
+	}
 	// One decoder walks the array, skipping each item to learn where it
 	// ends (no copy); another decodes the item from its own bytes, so an
 	// item that does not decode costs only itself.

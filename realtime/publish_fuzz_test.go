@@ -2,13 +2,18 @@ package realtime_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/tickroom/tickroom/client"
 	"github.com/tickroom/tickroom/realtime"
 	"github.com/tickroom/tickroom/rooms"
+	"github.com/tickroom/tickroom/schema"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -71,4 +76,32 @@ func FuzzPublish(f *testing.F) {
 			t.Fatalf("counts do not add up: %s", rec.Body)
 		}
 	})
+}
+
+// A publish body of 8 MB of nested arrays is refused with 400; a decoder
+// that recursed into it would overflow the stack and kill the server.
+func TestPublishRefusesDeepNesting(t *testing.T) {
+	ts := startServer(t, rooms.Config{ManualTicks: true, EmptyGrace: -1}, realtime.Config{PublishKeys: []string{testKey}})
+	body := append([]byte{0x81, 0xa5, 'i', 't', 'e', 'm', 's'}, bytes.Repeat([]byte{0x91}, realtime.MaxPublishBody-16)...)
+	body = append(body, 0xc0)
+	code, _, text := ts.post(t, testKey, "application/msgpack", body)
+	if code != http.StatusBadRequest || !strings.Contains(text, "deeper than") {
+		t.Fatalf("deeply nested body: %d %q, want 400 naming the nesting limit", code, text)
+	}
+	// The same nesting inside a tickroom.v1 Publish (a 40 KB message,
+	// within the size limit) is refused, and the connection lives on.
+	pub := ts.dial(t, client.Options{Header: http.Header{"Authorization": {"Bearer " + testKey}}})
+	msg := append([]byte{0x93, 0x09, 0x07}, bytes.Repeat([]byte{0x91}, 40_000)...)
+	if err := pub.SendRaw(append(msg, 0xc0)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := pub.Next(ctx)
+	if e, ok := m.(*schema.Error); err != nil || !ok || e.Code != schema.CodeMalformed || !strings.Contains(e.Message, "deeper than") {
+		t.Fatalf("deeply nested Publish: %#v %v, want a malformed Error naming the nesting limit", m, err)
+	}
+	if _, _, err := pub.Ping(ctx); err != nil {
+		t.Fatalf("the connection should stay usable: %v", err)
+	}
 }

@@ -118,6 +118,10 @@ func (g *Gateway) servePublish(w http.ResponseWriter, r *http.Request) {
 // msgpack.Unmarshal into a struct it neither copies the value nor lets a
 // pooled decoder keep a buffer grown to a length the sender claimed.
 func msgpackField(b []byte, key string) ([]byte, error) {
+	// Checked whole first: decoders recurse once per level of nesting.
+	if _, err := schema.ValueEnd(b, 0); err != nil {
+		return nil, err
+	}
 	var at bytes.Reader
 	at.Reset(b)
 	d := msgpack.NewDecoder(&at)

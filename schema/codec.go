@@ -30,6 +30,13 @@ const (
 // of both directions and allows extra trailing elements in the array (so a
 // newer peer may append fields). It never panics on any input.
 func Decode(b []byte) (Message, error) {
+	if len(b) > nestingCheckBytes {
+		// Too small to nest deep enough to hurt below this; above it, the
+		// decoder's recursion is bounded first (MaxNesting).
+		if _, err := ValueEnd(b, 0); err != nil {
+			return nil, &DecodeError{Code: CodeMalformed, Err: err}
+		}
+	}
 	d := msgpack.NewDecoder(bytes.NewReader(b))
 	n, err := d.DecodeArrayLen()
 	if err != nil {
