@@ -88,12 +88,7 @@ func (g *Gateway) publish(ctx context.Context, items []*schema.PublishItem, errs
 		for k, i := range grp.idx {
 			batch[k] = items[i]
 		}
-		if err := grp.room.Publish(batch, func(e []error) { results <- verdict{grp, e} }); err != nil {
-			for _, i := range grp.idx {
-				errs[i] = err
-			}
-			continue
-		}
+		grp.room.Publish(batch, func(e []error) { results <- verdict{grp, e} })
 		waiting++
 	}
 	timer := time.NewTimer(publishWait)

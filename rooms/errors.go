@@ -6,7 +6,7 @@ import "github.com/tickroom/tickroom/schema"
 // client should see.
 var (
 	ErrRoomClosed error = &schema.CodedError{Code: schema.CodeRoomClosed, Msg: "rooms: room closed"}
-	ErrBusy       error = &schema.CodedError{Code: schema.CodeBusy, Msg: "rooms: room input queue full"}
+	ErrBusy       error = &schema.CodedError{Code: schema.CodeBusy, Msg: "rooms: room busy (its input queue or the journal is full); retry later"}
 	ErrRoomFull   error = &schema.CodedError{Code: schema.CodeRoomFull, Msg: "rooms: room full"}
 	ErrShutdown   error = &schema.CodedError{Code: schema.CodeRoomClosed, Msg: "rooms: server shutting down"}
 	// ErrAlreadyMember refuses a Member that joins a room it is in.

@@ -29,12 +29,12 @@ type Publishable interface {
 // once to the members as an EventMessage whose body is [type, data], in the
 // room's seq order.
 //
-// done is called exactly once, on the room's goroutine or (when no item
-// parses) on this one, with one error per item, nil for the accepted ones;
-// it must not block. When Publish itself returns an error (ErrBusy,
-// ErrRoomClosed) none of the items was taken and done is not called. Safe
-// for concurrent use.
-func (r *Room) Publish(items []*schema.PublishItem, done func(errs []error)) error {
+// done is called exactly once, with one error per item, nil for the
+// accepted ones: on the room's goroutine, or on this one when no item
+// parses or the room refuses the batch (busy, closed), in which case the
+// items that parsed carry that refusal and the others their own error. It
+// must not block. Safe for concurrent use.
+func (r *Room) Publish(items []*schema.PublishItem, done func(errs []error)) {
 	errs := make([]error, len(items))
 	parsed := make([]any, len(items))
 	p, isParser := r.kind.(PublishParser)
@@ -55,15 +55,18 @@ func (r *Room) Publish(items []*schema.PublishItem, done func(errs []error)) err
 	}
 	if good == 0 {
 		done(errs)
-		return nil
+		return
 	}
-	err := r.enqueue(command{op: opPublish, publish: &publishBatch{items: parsed, errs: errs, done: done}})
-	if err == nil {
+	b := &publishBatch{items: parsed, errs: errs, done: done}
+	switch err := r.enqueue(command{op: opPublish, publish: b}); err {
+	case nil:
 		r.reg.c.published.Add(uint64(good))
-	} else if err == ErrBusy {
+	case ErrBusy:
 		r.reg.c.inputsBusy.Add(uint64(good))
+		fallthrough
+	default:
+		refusePublish(b, err)
 	}
-	return err
 }
 
 // publishBatch is a Publish on its way to the room's goroutine: items[i] is

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/journal"
 	"github.com/tickroom/tickroom/rooms"
 	"github.com/tickroom/tickroom/rooms/market"
 	"github.com/tickroom/tickroom/schema"
@@ -51,9 +52,7 @@ func TestEngineRunsMarketRoom(t *testing.T) {
 		trade("B", t0+2*sec, 20, 2),
 		trade("A", t0+500_000, 11, 3), // refused by the room: too late
 	}
-	if err := r.Publish(items, func(errs []error) { verdicts <- errs }); err != nil {
-		t.Fatalf("Publish: %v", err)
-	}
+	r.Publish(items, func(errs []error) { verdicts <- errs })
 	var errs []error
 	select {
 	case errs = <-verdicts:
@@ -98,4 +97,32 @@ func TestEngineRunsMarketRoom(t *testing.T) {
 	if _, ok := k.RecentBars("A", true); ok {
 		t.Error("RecentBars ok after the room stopped")
 	}
+}
+
+// fullJournal is a journal that says it is full: PostgreSQL down for long,
+// a fault a test cannot cause quickly for real.
+type fullJournal struct{ rooms.Journal }
+
+func (fullJournal) Full() bool { return true }
+
+// A room that refuses a batch (its journal is full) says busy only for the
+// items it would have applied: an item that did not even parse keeps its
+// own error, so a feed does not retry it forever.
+func TestBusyRoomKeepsEachItemsOwnError(t *testing.T) {
+	reg := rooms.NewRegistry(rooms.Config{ManualTicks: true, EmptyGrace: -1, Journal: fullJournal{journal.NewMemory(0)}})
+	reg.Register(market.New(nil))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = reg.Close(ctx)
+	})
+	r, err := reg.Create("market", rooms.Options{"symbols": []any{"A"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts := make(chan []error, 1)
+	r.Publish([]*schema.PublishItem{trade("A", t0, 10, 1), trade("A", t0, -5, 1)}, func(errs []error) { verdicts <- errs })
+	errs := <-verdicts
+	wantCode(t, errs[0], schema.CodeBusy)
+	wantCode(t, errs[1], schema.CodeBadInput)
 }

@@ -51,16 +51,14 @@ func demoFeed(ctx context.Context, reg *rooms.Registry, symbols, rate int, log *
 				for i := range batch {
 					ptrs[i] = &batch[i]
 				}
-				err := room.Publish(ptrs, func(errs []error) {
+				// A closed room ends the loop through room.Done.
+				room.Publish(ptrs, func(errs []error) {
 					for _, e := range errs {
 						if e != nil && refused.Add(1) == 1 {
-							log.Warn("tickroomd: demo feed item refused", "err", e)
+							log.Warn("tickroomd: demo feed item refused (logged once)", "err", e)
 						}
 					}
 				})
-				if err != nil && err != rooms.ErrBusy {
-					return // the room closed
-				}
 			}
 		}
 	}()
