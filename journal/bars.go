@@ -73,7 +73,7 @@ func (p *Postgres) ReadBars(ctx context.Context, symbol string, from, to time.Ti
 			(array_agg(open ORDER BY us, id))[1],
 			max(high), min(low),
 			(array_agg(close ORDER BY us DESC, id DESC))[1],
-			sum(volume)::bigint, sum(trades)::bigint
+			least(sum(volume), 9223372036854775807)::bigint, sum(trades)::bigint
 		FROM b
 		GROUP BY bucket
 		ORDER BY bucket
@@ -114,7 +114,7 @@ func aggregateBars(symbol string, bars []minuteBar, step int64) []schema.Bar {
 			b := &out[n-1]
 			b.High, b.Low = max(b.High, m.high), min(b.Low, m.low)
 			b.Close = m.close // sorted: the latest so far
-			b.Volume += m.volume
+			b.Volume = schema.AddVolume(b.Volume, m.volume)
 			b.Trades += m.trades
 			continue
 		}

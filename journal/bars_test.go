@@ -432,3 +432,25 @@ func TestPostgresRowsCountTowardBuffer(t *testing.T) {
 		t.Fatalf("Close = %v; want an error counting 2 records and 99 rows", err)
 	}
 }
+
+// Volumes saturate at the int64 limit when bars are merged, in both
+// journals, instead of wrapping negative (memory) or failing the query with
+// "bigint out of range" (Postgres).
+func TestReadBarsVolumeSaturates(t *testing.T) {
+	huge := bar1m{"HUGE", minute(0), 1, 1, 1, 1, math.MaxInt64, 1}
+	next := bar1m{"HUGE", minute(1), 1, 1, 1, 1, math.MaxInt64, 1}
+	rec := withRows("h", 1, barSet("h", huge, next))
+	want := []schema.Bar{bar("HUGE", minute(0), 1, 1, 1, 1, math.MaxInt64, 2)}
+
+	m := NewMemory(0)
+	m.Append(rec)
+	j, _ := newPostgres(t, PostgresConfig{})
+	j.Append(rec)
+	waitDurable(t, j)
+	for name, r := range map[string]barReader{"memory": m, "postgres": j} {
+		got, err := r.ReadBars(context.Background(), "HUGE", minute(0), minute(5), 5*time.Minute)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: ReadBars = %+v, %v; want %+v", name, got, err, want)
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package schema
 
+import "math"
+
 // Market data: the shapes a market room (room kind "market") streams and the
 // items feeds publish into it. Prices are decimal numbers as float64; sizes
 // and volumes are whole shares; times are Unix microseconds of the feed's
@@ -71,6 +73,20 @@ type PublishItem struct {
 	BidSize int64   `json:"bid_size,omitempty" msgpack:"bid_size,omitempty"`
 	AskSize int64   `json:"ask_size,omitempty" msgpack:"ask_size,omitempty"`
 	Data    any     `json:"data,omitempty" msgpack:"data,omitempty"`
+}
+
+// MaxSize is the largest size in shares a trade or a quote's side may
+// carry (10^12), which keeps volumes summed over years of trades inside
+// int64.
+const MaxSize = 1_000_000_000_000
+
+// AddVolume returns a+b for volumes (a, b >= 0), or math.MaxInt64 when the
+// sum would pass it: a volume saturates rather than wrap negative.
+func AddVolume(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // ItemResult is the outcome of one PublishItem: OK, or the code and message

@@ -20,7 +20,7 @@ func (b *bar) add(ts, start int64, price float64, size int64) {
 		*b = bar{start: start, open: price, high: price, low: price}
 	}
 	b.high, b.low, b.close = max(b.high, price), min(b.low, price), price
-	b.volume += size
+	b.volume = schema.AddVolume(b.volume, size)
 	b.trades++
 }
 

@@ -57,6 +57,11 @@ type Market struct {
 	// MaxLateness is how far behind the room's newest ts an item may be.
 	// Zero means one second.
 	MaxLateness time.Duration
+	// MaxAhead is how far ahead of the server's clock an item's ts may be:
+	// an item stamped in nanoseconds, or by a clock gone wrong, would move
+	// the room's clock to where every good item is too late. Zero means
+	// one minute.
+	MaxAhead time.Duration
 	// Recent is how many per-tick and one-second bars of each symbol are
 	// kept in memory. Zero means 600 of each.
 	Recent int
@@ -85,6 +90,13 @@ func (m *Market) TickRate() int {
 		return m.Rate
 	}
 	return 10
+}
+
+func (m *Market) ahead() int64 {
+	if m.MaxAhead > 0 {
+		return m.MaxAhead.Microseconds()
+	}
+	return time.Minute.Microseconds()
 }
 
 func (m *Market) lateness() int64 {
@@ -204,21 +216,25 @@ func (m *Market) ParsePublished(it *schema.PublishItem) (any, error) {
 	if it.Ts <= 0 {
 		return nil, bad("ts %d: want the feed time in Unix microseconds", it.Ts)
 	}
+	if now := time.Now().UnixMicro(); it.Ts > now+m.ahead() {
+		return nil, bad("ts %d is %v ahead of the server's clock (at most %v): want Unix microseconds, not nanoseconds",
+			it.Ts, time.Duration(it.Ts-now)*time.Microsecond, time.Duration(m.ahead())*time.Microsecond)
+	}
 	switch it.Type {
 	case schema.ItemTrade:
 		if !(it.Price > 0) || math.IsInf(it.Price, 0) {
 			return nil, bad("price %v: want a finite number above 0", it.Price)
 		}
-		if it.Size <= 0 {
-			return nil, bad("size %d: want at least 1", it.Size)
+		if it.Size <= 0 || it.Size > schema.MaxSize {
+			return nil, bad("size %d: want 1..%d", it.Size, int64(schema.MaxSize))
 		}
 		return &trade{symbol: it.Symbol, ts: it.Ts, price: it.Price, size: it.Size}, nil
 	case schema.ItemQuote:
 		if !(it.Bid > 0) || math.IsInf(it.Bid, 0) || !(it.Ask >= it.Bid) || math.IsInf(it.Ask, 0) {
 			return nil, bad("bid %v ask %v: want finite 0 < bid <= ask", it.Bid, it.Ask)
 		}
-		if it.BidSize < 0 || it.AskSize < 0 {
-			return nil, bad("sizes %d/%d: want 0 or more", it.BidSize, it.AskSize)
+		if it.BidSize < 0 || it.AskSize < 0 || it.BidSize > schema.MaxSize || it.AskSize > schema.MaxSize {
+			return nil, bad("sizes %d/%d: want 0..%d", it.BidSize, it.AskSize, int64(schema.MaxSize))
 		}
 		return &quote{symbol: it.Symbol, ts: it.Ts, bid: it.Bid, ask: it.Ask, bidSize: it.BidSize, askSize: it.AskSize}, nil
 	}

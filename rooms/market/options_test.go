@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/rooms"
 	"github.com/tickroom/tickroom/rooms/market"
@@ -144,7 +145,9 @@ func TestParsePublishedAccepts(t *testing.T) {
 	for _, it := range []*schema.PublishItem{
 		trade("AAPL", 1, 0.0001, 1),
 		trade("AAPL", t0, 187.25, 100),
-		trade("BRK.B", t0, 1e9, math.MaxInt64),
+		trade("BRK.B", t0, 1e9, schema.MaxSize),
+		quote("BRK.B", t0, 1e9, 1e9, schema.MaxSize, schema.MaxSize),
+		trade("AAPL", time.Now().Add(50*time.Second).UnixMicro(), 1, 1), // a feed clock a little ahead
 		quote("AAPL", t0, 187.2, 187.3, 5, 7),
 		quote("AAPL", t0, 187.2, 187.2, 0, 0), // a locked market, no size
 	} {
@@ -167,7 +170,10 @@ func TestParsePublishedRefuses(t *testing.T) {
 		{"trade price NaN", trade("AAPL", t0, nan, 1), []string{"price NaN"}},
 		{"trade price +Inf", trade("AAPL", t0, inf, 1), []string{"price +Inf", "finite"}},
 		{"trade price -Inf", trade("AAPL", t0, -inf, 1), []string{"price -Inf"}},
-		{"trade size 0", trade("AAPL", t0, 10, 0), []string{"size 0", "at least 1"}},
+		{"trade size 0", trade("AAPL", t0, 10, 0), []string{"size 0", "1..1000000000000"}},
+		{"trade size past MaxSize", trade("AAPL", t0, 10, schema.MaxSize+1), []string{"size 1000000000001"}},
+		{"quote size past MaxSize", quote("AAPL", t0, 10, 11, 1, math.MaxInt64), []string{"sizes 1/9223372036854775807"}},
+		{"ts in nanoseconds", trade("AAPL", t0*1000, 10, 1), []string{"ahead of the server's clock", "not nanoseconds"}},
 		{"trade size negative", trade("AAPL", t0, 10, -5), []string{"size -5"}},
 		{"trade ts 0", trade("AAPL", 0, 10, 1), []string{"ts 0"}},
 		{"trade ts negative", trade("AAPL", -1, 10, 1), []string{"ts -1"}},

@@ -156,7 +156,7 @@ func (s *state) Publish(items []any, errs []error) {
 				q.Open = it.price
 			}
 			q.Last, q.LastSize, q.Change = it.price, it.size, it.price-q.Open
-			q.Volume += it.size
+			q.Volume = schema.AddVolume(q.Volume, it.size)
 			s.barTrade(sym, ts, it.price, it.size)
 			s.trades = append(s.trades, []any{s.room, name, time.UnixMicro(ts).UTC(), it.price, it.size})
 		case *quote:
