@@ -162,8 +162,10 @@ func runFeed(t *testing.T, cfg config) (*summary, error, string) {
 	return sum, err, out.String()
 }
 
-// TestRate50k publishes 50,000 items/s for a second: at least 45,000 arrive,
-// all valid and in order per symbol, and the run stops by itself.
+// TestRate50k publishes 50,000 items/s for a second: every item due in that
+// second arrives (the last POST carries what is due at the end, however
+// slow the machine), all valid and in order per symbol, and the run stops
+// by itself. How fast it went is the bench's to measure, not this test's.
 func TestRate50k(t *testing.T) {
 	syms := sim.DefaultSymbols(500)
 	s := newPublishServer(t, syms)
@@ -176,26 +178,15 @@ func TestRate50k(t *testing.T) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.items) < 45_000 || s.rejected != 0 || !sum.ok() {
-		t.Errorf("%d items accepted and %d rejected, want >= 45,000 and none", len(s.items), s.rejected)
+	// Each of the 2 workers owes 25,000/s × 1 s items, give or take one
+	// to the rounding of its clock.
+	if n := len(s.items); n < 50_000-2 || n > 50_000 || s.rejected != 0 || sum.skipped != 0 || !sum.ok() {
+		t.Errorf("%d items accepted, %d rejected, %d skipped; want 50,000 (less one a worker), none, none", n, s.rejected, sum.skipped)
 	}
 	if sum.accepted != int64(len(s.items)) || sum.sent != sum.accepted {
 		t.Errorf("summary says sent %d accepted %d; the server accepted %d", sum.sent, sum.accepted, len(s.items))
 	}
-	// Items due by the end go out at the end, so a run that could not keep
-	// up shows as taking longer. The race detector makes the encoding and
-	// this server's decoding several times slower, on the same cores.
-	// The bounds are loose for machines busy with other tests (a loaded
-	// 2-core machine made 15 POSTs of up to 10,000 items); the log line
-	// shows the figures.
-	limit, minBatches := 5*time.Second, 2
-	if raceEnabled {
-		limit = 30 * time.Second
-	}
-	if took > limit {
-		t.Errorf("a 1s run took %v, want under %v", took, limit)
-	}
-	if s.formats["application/msgpack"] != s.batches || s.batches < minBatches {
+	if s.formats["application/msgpack"] != s.batches || s.batches < 2 {
 		t.Errorf("batches %d by format %v, want msgpack, about one per 10ms per worker", s.batches, s.formats)
 	}
 	t.Logf("%d items in %d batches in %v, %d POSTs in flight at most", len(s.items), s.batches, took.Round(time.Millisecond), s.maxConc)
@@ -212,8 +203,8 @@ func TestJSON(t *testing.T) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n := len(s.items); n < 500 || n > 620 {
-		t.Errorf("%d items, want about 600", n)
+	if n := len(s.items); n < 600-3 || n > 600 { // 3 workers × 2,000/3 per s × 0.3 s, less rounding
+		t.Errorf("%d items, want the 600 due in 300 ms (less one a worker)", n)
 	}
 	if s.formats["application/json"] != s.batches {
 		t.Errorf("formats %v", s.formats)
