@@ -26,10 +26,19 @@ const barsTable = "market_bars"
 
 // barStep checks ReadBars' interval and returns it in microseconds.
 func barStep(interval time.Duration) (int64, error) {
-	if interval <= 0 || interval%time.Minute != 0 || interval > MaxBarInterval {
-		return 0, fmt.Errorf("journal: read bars: interval %v is not a positive whole number of minutes up to %v", interval, MaxBarInterval)
+	if err := CheckBarInterval(interval); err != nil {
+		return 0, err
 	}
 	return interval.Microseconds(), nil
+}
+
+// CheckBarInterval returns an error unless ReadBars takes interval: a
+// positive whole number of minutes up to MaxBarInterval.
+func CheckBarInterval(interval time.Duration) error {
+	if interval <= 0 || interval%time.Minute != 0 || interval > MaxBarInterval {
+		return fmt.Errorf("journal: read bars: interval %v is not a positive whole number of minutes up to %v", interval, MaxBarInterval)
+	}
+	return nil
 }
 
 // bucketOf returns the start of the bucket of step µs holding t µs, buckets

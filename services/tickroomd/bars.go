@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tickroom/tickroom/journal"
 	"github.com/tickroom/tickroom/schema"
 )
 
@@ -70,7 +71,10 @@ func (s *server) bars(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := time.ParseDuration(iv)
-	if err != nil || d < time.Minute || d%time.Minute != 0 || d > 24*time.Hour {
+	if err == nil {
+		err = journal.CheckBarInterval(d)
+	}
+	if err != nil {
 		http.Error(w, fmt.Sprintf("tickroom: bars: interval %q: want tick, 1s, or whole minutes up to 24h (1m, 5m, 1h)", iv), http.StatusBadRequest)
 		return
 	}
