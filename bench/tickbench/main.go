@@ -5,6 +5,7 @@
 //
 //	tickbench ticker [flags]      members in one market room; see below
 //	tickbench plot RESULT.json    redraw a result's plot (RESULT.svg)
+//	tickbench compare A.json B.json  each measured number of two runs and b/a
 //	tickbench -print-symbols N    print sim.DefaultSymbols(N), comma-separated
 //
 // The ticker scenario joins -members connections (tickroom.v1, as
@@ -67,6 +68,7 @@ func main() {
 const usage = `usage:
   tickbench ticker [flags]      members in one market room (tickbench ticker -h for flags)
   tickbench plot RESULT.json    redraw a result's plot (RESULT.svg)
+  tickbench compare A.json B.json  each measured number of two runs and the ratio b/a
   tickbench -print-symbols N    print sim.DefaultSymbols(N), comma-separated
 `
 
@@ -92,6 +94,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(stdout, out)
 		return nil
+	case "compare":
+		if len(args) != 3 {
+			return errors.New("usage: tickbench compare A.json B.json")
+		}
+		return runCompare(args[1], args[2], stdout)
 	case "-print-symbols", "--print-symbols":
 		if len(args) != 2 {
 			return errors.New("-print-symbols takes one number")
