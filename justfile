@@ -11,6 +11,10 @@ run *ARGS:
 feed RATE="1000" DURATION="10s":
     go run ./services/tickfeed -key dev -room market -symbols 50 -rate {{RATE}} -duration {{DURATION}}
 
+# Broker fan-out under load: 1,000 plain STOMP subscribers, one publisher at 1,000 msg/s (extra flags go to tickbench fanout, e.g. -deflate)
+bench-fanout *ARGS:
+    bash bench/fanout.sh {{ARGS}}
+
 # The market ticker under load: 1,000 members, a 500-symbol room fed at 50,000 items/s (extra flags go to tickbench ticker, e.g. -deflate)
 bench-ticker *ARGS:
     bash bench/ticker.sh {{ARGS}}

@@ -4,6 +4,7 @@
 // beside the CPU and memory of the server, the feed and itself.
 //
 //	tickbench ticker [flags]      members in one market room; see below
+//	tickbench fanout [flags]      one STOMP topic, one publisher, N subscribers; see below
 //	tickbench plot RESULT.json    redraw a result's plot (RESULT.svg)
 //	tickbench compare A.json B.json  each measured number of two runs and b/a
 //	tickbench -print-symbols N    print sim.DefaultSymbols(N), comma-separated
@@ -35,6 +36,22 @@
 //     generator's cost stays at reading its sockets.
 //   - -pid and -feed-pid processes, and tickbench itself, are sampled once
 //     a second from /proc: CPU (utime + stime) as % of one core, and RSS.
+//
+// The fanout scenario speaks plain STOMP over WebSocket only (no tickroom
+// header), so it can be pointed at any STOMP server. -subscribers
+// connections subscribe to -topic at -ramp per second, each waiting for its
+// SUBSCRIBE's receipt; once all are in, a publisher connection sends -rate
+// SEND frames a second, each body "seq=N t=<Unix µs> " padded to -size
+// bytes. Every subscriber reads seq and t from every MESSAGE: latency =
+// receipt time − t into an HdrHistogram, seq into the same gap detection
+// (lost, out of order, duplicates), and counts WebSocket bytes as received
+// and after inflating. After -warmup it measures for -duration; then the
+// publisher stops and the run waits until deliveries stop arriving, so that
+// what never arrived counts as lost. It reports deliveries/s, latency
+// percentiles, bytes per delivery, connect and subscribe times, the
+// server's CPU and RSS (-pid) and its own CPU per delivery, so that a reader
+// can tell when the generator is the bottleneck. bench/fanout.sh runs
+// server and bench together.
 package main
 
 import (
@@ -67,6 +84,7 @@ func main() {
 
 const usage = `usage:
   tickbench ticker [flags]      members in one market room (tickbench ticker -h for flags)
+  tickbench fanout [flags]      one STOMP topic, one publisher, N subscribers (tickbench fanout -h)
   tickbench plot RESULT.json    redraw a result's plot (RESULT.svg)
   tickbench compare A.json B.json  each measured number of two runs and the ratio b/a
   tickbench -print-symbols N    print sim.DefaultSymbols(N), comma-separated
@@ -80,16 +98,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "ticker":
 		return runTickerCommand(ctx, args[1:], stdout, stderr)
+	case "fanout":
+		return runFanoutCommand(ctx, args[1:], stdout, stderr)
 	case "plot":
 		if len(args) != 2 || !strings.HasSuffix(args[1], ".json") {
 			return errors.New("usage: tickbench plot RESULT.json")
 		}
-		res, err := readResult(args[1])
-		if err != nil {
-			return err
-		}
 		out := strings.TrimSuffix(args[1], ".json") + ".svg"
-		if err := writePlot(out, res); err != nil {
+		if err := replot(args[1], out); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, out)
@@ -115,4 +131,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown scenario %q", args[0])
+}
+
+// replot draws the plot of the result in path (of any scenario) to out.
+func replot(path, out string) error {
+	scenario, err := resultScenario(path)
+	if err != nil {
+		return err
+	}
+	switch scenario {
+	case "ticker":
+		res, err := readResult(path)
+		if err != nil {
+			return err
+		}
+		return writePlot(out, res)
+	case "fanout":
+		res, err := readFanoutResult(path)
+		if err != nil {
+			return err
+		}
+		return writeSVGFile(out, fanoutSVG(res))
+	}
+	return fmt.Errorf("%s: no plot for scenario %q", path, scenario)
 }

@@ -54,8 +54,12 @@ func (r *recorder) record(values ...int64) {
 }
 
 // takeSecond returns the summary of the values recorded since the last call
-// and starts a new interval.
+// and starts a new interval. A nil recorder (a distribution the scenario
+// does not measure) summarizes to nothing.
 func (r *recorder) takeSecond() latencySummary {
+	if r == nil {
+		return latencySummary{}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := summarize(r.second)
@@ -63,8 +67,11 @@ func (r *recorder) takeSecond() latencySummary {
 	return s
 }
 
-// setWindow starts or ends the measured window.
+// setWindow starts or ends the measured window; nil ignores it.
 func (r *recorder) setWindow(on bool) {
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
 	r.inWindow = on
 	r.mu.Unlock()
@@ -140,6 +147,9 @@ type counters struct {
 	Resyncs      uint64 `json:"resyncs"`      // snapshots received
 	Resynced     uint64 `json:"resynced"`     // seqs the snapshots stood in for
 	BadMessages  uint64 `json:"bad_messages"` // messages the generator could not read
+	// Sent counts the messages the bench itself published (fanout's
+	// publisher); 0, and left out, in scenarios fed from elsewhere.
+	Sent uint64 `json:"sent,omitempty"`
 }
 
 func (c *counters) add(o counters) {
@@ -156,6 +166,7 @@ func (c *counters) add(o counters) {
 	c.Resyncs += o.Resyncs
 	c.Resynced += o.Resynced
 	c.BadMessages += o.BadMessages
+	c.Sent += o.Sent
 }
 
 func (c counters) sub(o counters) counters {
@@ -164,7 +175,7 @@ func (c counters) sub(o counters) counters {
 		Quotes: c.Quotes - o.Quotes, WireBytes: c.WireBytes - o.WireBytes, PayloadBytes: c.PayloadBytes - o.PayloadBytes,
 		Lost: c.Lost - o.Lost, OutOfOrder: c.OutOfOrder - o.OutOfOrder, Duplicates: c.Duplicates - o.Duplicates,
 		TooLate: c.TooLate - o.TooLate, Resyncs: c.Resyncs - o.Resyncs, Resynced: c.Resynced - o.Resynced,
-		BadMessages: c.BadMessages - o.BadMessages,
+		BadMessages: c.BadMessages - o.BadMessages, Sent: c.Sent - o.Sent,
 	}
 }
 

@@ -223,8 +223,12 @@ func host() hostInfo {
 }
 
 // writeJSON writes the result, indented, creating the directory if needed.
-func (r *tickerResult) writeJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
+func (r *tickerResult) writeJSON(path string) error { return writeJSONFile(path, r) }
+
+// writeJSONFile writes any scenario's result v, indented, creating the
+// directory if needed.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
@@ -234,6 +238,24 @@ func (r *tickerResult) writeJSON(path string) error {
 		}
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// resultScenario returns the scenario of a result file.
+func resultScenario(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var r struct {
+		Scenario string `json:"scenario"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if r.Scenario == "" {
+		return "", fmt.Errorf("%s: not a tickbench result (no scenario)", path)
+	}
+	return r.Scenario, nil
 }
 
 // readResult reads a result written by writeJSON.

@@ -45,7 +45,11 @@ type panel struct {
 }
 
 // writePlot writes the run's timeline as an SVG file.
-func writePlot(path string, r *tickerResult) error {
+func writePlot(path string, r *tickerResult) error { return writeSVGFile(path, tickerSVG(r)) }
+
+// writeSVGFile writes a plot rendered by renderSVG, creating the directory
+// if needed.
+func writeSVGFile(path, svg string) error {
 	if ext := strings.ToLower(filepath.Ext(path)); ext != ".svg" {
 		return fmt.Errorf("-plot %q: only SVG is written (name it .svg)", path)
 	}
@@ -54,7 +58,7 @@ func writePlot(path string, r *tickerResult) error {
 			return err
 		}
 	}
-	return os.WriteFile(path, []byte(tickerSVG(r)), 0o644)
+	return os.WriteFile(path, []byte(svg), 0o644)
 }
 
 // tickerSVG draws latency, throughput and CPU over the run.

@@ -208,29 +208,9 @@ func runTicker(ctx context.Context, cfg tickerConfig, progress io.Writer) (*tick
 // connectAll starts the members' connections at cfg.Ramp per second, at
 // most maxConnecting at a time.
 func (b *tickerRun) connectAll(ctx context.Context, wg *sync.WaitGroup) {
-	sem := make(chan struct{}, maxConnecting)
-	for i, m := range b.members {
-		due := b.start.Add(time.Duration(float64(i) / float64(b.cfg.Ramp) * float64(time.Second)))
-		if d := time.Until(due); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return
-			}
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b.runMember(ctx, m, func() { <-sem })
-		}()
-	}
+	ramp(ctx, wg, b.start, len(b.members), b.cfg.Ramp, func(i int, release func()) {
+		b.runMember(ctx, b.members[i], release)
+	})
 }
 
 // runMember connects m, joins the room and reads until the connection ends.

@@ -27,12 +27,13 @@ type second struct {
 	UpdatesPerS  float64 `json:"updates_per_s"`
 	MessagesPerS float64 `json:"messages_per_s"`
 	QuotesPerS   float64 `json:"quotes_per_s"`
-	WirePerS     float64 `json:"wire_bytes_per_s"` // all members
-	Lost         uint64  `json:"lost"`             // cumulative
-	Resyncs      uint64  `json:"resyncs"`          // cumulative
-	Latency      rowLat  `json:"latency"`          // feed ts → receipt
-	Delivery     rowLat  `json:"delivery"`         // server sentUs → receipt
-	ServerCPU    float64 `json:"server_cpu_pct"`   // -1: not sampled
+	SentPerS     float64 `json:"sent_per_s,omitempty"` // published by the bench itself (fanout)
+	WirePerS     float64 `json:"wire_bytes_per_s"`     // all members
+	Lost         uint64  `json:"lost"`                 // cumulative
+	Resyncs      uint64  `json:"resyncs"`              // cumulative
+	Latency      rowLat  `json:"latency"`              // feed ts → receipt
+	Delivery     rowLat  `json:"delivery"`             // server sentUs → receipt
+	ServerCPU    float64 `json:"server_cpu_pct"`       // -1: not sampled
 	ServerRSS    float64 `json:"server_rss_mb"`
 	FeedCPU      float64 `json:"feed_cpu_pct"`
 	FeedRSS      float64 `json:"feed_rss_mb"`
@@ -65,7 +66,9 @@ type runTarget struct {
 	totals    func() counters
 	connected func() int64
 	latency   *recorder
-	delivery  *recorder
+	delivery  *recorder // nil: not measured
+	// progress writes a row's progress line; nil: the ticker's line.
+	progress func(w io.Writer, row second, phase string)
 }
 
 // reporterConfig is the clock of a run and the processes to sample.
@@ -204,6 +207,7 @@ func (r *reporter) row(now, prevAt time.Time, cur, prev counters) second {
 		UpdatesPerS:  float64(d.Updates) / dt,
 		MessagesPerS: float64(d.Messages) / dt,
 		QuotesPerS:   float64(d.Quotes) / dt,
+		SentPerS:     float64(d.Sent) / dt,
 		WirePerS:     float64(d.WireBytes) / dt,
 		Lost:         cur.Lost,
 		Resyncs:      cur.Resyncs,
@@ -223,6 +227,10 @@ func (r *reporter) row(now, prevAt time.Time, cur, prev counters) second {
 
 // progress writes one line for row.
 func (r *reporter) progress(row second, phase string) {
+	if r.t.progress != nil {
+		r.t.progress(r.out, row, phase)
+		return
+	}
 	p99 := row.Latency.P99
 	label := "p99(1s)"
 	if phase == phaseWindow {

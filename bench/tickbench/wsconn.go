@@ -30,9 +30,10 @@ import (
 //
 // next must be called from one goroutine; write and close from any.
 type wsConn struct {
-	nc      net.Conn
-	br      *bufio.Reader
-	deflate bool // permessage-deflate was negotiated
+	nc       net.Conn
+	br       *bufio.Reader
+	deflate  bool   // permessage-deflate was negotiated
+	protocol string // the subprotocol the server chose
 
 	hdr [14]byte
 	buf []byte // the current message's payload; reused
@@ -79,8 +80,10 @@ func (e *errClosedByPeer) Error() string {
 }
 
 // dialWS connects to rawURL (ws:// or wss://) and completes the handshake
-// offering subprotocol; with offerDeflate it offers permessage-deflate with
-// no context takeover either way. ctx bounds the dial and the handshake.
+// offering subprotocol (one name, or several separated by ", " in order of
+// preference; the server must choose one of them); with offerDeflate it
+// offers permessage-deflate with no context takeover either way. ctx
+// bounds the dial and the handshake.
 func dialWS(ctx context.Context, rawURL, subprotocol string, offerDeflate bool) (*wsConn, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -141,10 +144,15 @@ func handshake(nc net.Conn, u *url.URL, subprotocol string, offerDeflate bool) (
 	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != base64.StdEncoding.EncodeToString(sum[:]) {
 		return nil, fmt.Errorf("websocket: bad Sec-WebSocket-Accept %q", got)
 	}
-	if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != subprotocol {
+	got := resp.Header.Get("Sec-WebSocket-Protocol")
+	offered := false
+	for p := range strings.SplitSeq(subprotocol, ",") {
+		offered = offered || (got != "" && strings.TrimSpace(p) == got)
+	}
+	if !offered {
 		return nil, fmt.Errorf("websocket: server chose subprotocol %q, want %q", got, subprotocol)
 	}
-	c := &wsConn{nc: nc, br: br}
+	c := &wsConn{nc: nc, br: br, protocol: got}
 	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); strings.Contains(ext, "permessage-deflate") {
 		if !offerDeflate {
 			return nil, fmt.Errorf("websocket: server chose extension %q, which was not offered", ext)
@@ -263,7 +271,23 @@ func grow(b []byte, n int) []byte {
 
 // write sends one unfragmented, uncompressed, masked frame.
 func (c *wsConn) write(op byte, payload []byte) error {
-	frame := make([]byte, 0, 14+len(payload))
+	var mask [4]byte
+	_, _ = rand.Read(mask[:])
+	frame := appendFrame(make([]byte, 0, 14+len(payload)), op, payload, mask)
+	return c.writeRaw(frame)
+}
+
+// writeRaw sends frames already encoded by appendFrame, in one write.
+func (c *wsConn) writeRaw(frames []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := c.nc.Write(frames)
+	return err
+}
+
+// appendFrame appends one unfragmented, uncompressed client frame of
+// payload, masked with mask (RFC 6455 §5.3), to frame.
+func appendFrame(frame []byte, op byte, payload []byte, mask [4]byte) []byte {
 	frame = append(frame, 0x80|op)
 	switch n := len(payload); {
 	case n < 126:
@@ -275,16 +299,11 @@ func (c *wsConn) write(op byte, payload []byte) error {
 		frame = append(frame, 0x80|127)
 		frame = binary.BigEndian.AppendUint64(frame, uint64(n))
 	}
-	var mask [4]byte
-	_, _ = rand.Read(mask[:])
 	frame = append(frame, mask[:]...)
 	for i, b := range payload {
 		frame = append(frame, b^mask[i&3])
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_, err := c.nc.Write(frame)
-	return err
+	return frame
 }
 
 // close sends a close frame (1000), waiting at most a moment for the socket,

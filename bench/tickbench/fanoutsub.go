@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// fanoutSub is one subscriber connection.
+type fanoutSub struct {
+	id   int
+	conn connHolder
+	c    memberCounters // Updates: deliveries (MESSAGE frames); Messages: WebSocket data messages
+	seq  seqTracker     // owned by the subscriber's goroutine until it ends
+}
+
+// Latencies are recorded in batches, so that a thousand subscribers do
+// not take the recorder's lock once per message each: a batch is recorded
+// when it holds latBatch values or its first is latBatchAge old.
+const (
+	latBatch    = 64
+	latBatchAge = 50 * time.Millisecond
+)
+
+// stompSession is where a connection is in the STOMP exchange.
+type stompSession int
+
+const (
+	awaitConnected stompSession = iota // CONNECT sent
+	awaitReceipt                       // SUBSCRIBE sent
+	streaming                          // subscribed
+)
+
+// runSub connects m, subscribes and reads until the connection ends.
+// release is called once the connection attempt ended either way.
+func (b *fanoutRun) runSub(ctx context.Context, m *fanoutSub, release func()) {
+	settle := sync.OnceFunc(func() { release(); b.settle() })
+	defer settle()
+	defer m.conn.close()
+	fail := func(err error) {
+		b.failed.Add(1)
+		b.errs.add(err.Error())
+	}
+	t0 := time.Now()
+	dctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	ws, err := dialWS(dctx, b.cfg.URL, stompSubprotocols, b.cfg.Deflate)
+	cancel()
+	if err != nil {
+		fail(err)
+		return
+	}
+	b.connect.record(time.Since(t0).Microseconds())
+	if !m.conn.set(ws) {
+		fail(errors.New("stopped while connecting"))
+		return
+	}
+	if ws.deflate {
+		b.negotiated.Add(1)
+	}
+	t1 := time.Now()
+	_ = ws.nc.SetReadDeadline(t1.Add(connectTimeout))
+	if err := ws.write(opText, b.connectFrame()); err != nil {
+		fail(fmt.Errorf("send CONNECT: %w", err))
+		return
+	}
+	receipt := "sub-" + strconv.Itoa(m.id)
+	r := subReader{run: b, m: m}
+	state := awaitConnected
+	defer r.flush()
+	for {
+		msg, err := ws.next()
+		if err != nil {
+			if state != streaming {
+				fail(fmt.Errorf("stomp: waiting for %s: %w", [...]string{"CONNECTED", "RECEIPT"}[state], err))
+			} else if ctx.Err() == nil {
+				b.gone.Add(1)
+				b.errs.add("connection ended during the run: " + err.Error())
+			}
+			break
+		}
+		now := time.Now()
+		ctrl, err := r.handle(msg, now)
+		if err != nil {
+			m.c.badMessages.Add(1)
+			b.errs.add(err.Error())
+			continue
+		}
+		switch {
+		case ctrl.command == "":
+		case ctrl.command == "ERROR":
+			err := errors.New("stomp: server sent " + ctrl.desc)
+			if state != streaming {
+				fail(err)
+				return
+			}
+			b.gone.Add(1)
+			b.errs.add(err.Error())
+			m.seq.finish()
+			m.c.storeSeq(&m.seq)
+			return
+		case state == awaitConnected && ctrl.command == "CONNECTED":
+			state = awaitReceipt
+			sub := stompSubscribe(strconv.Itoa(m.id), b.cfg.Topic, receipt)
+			if err := ws.write(opText, sub); err != nil {
+				fail(fmt.Errorf("send SUBSCRIBE: %w", err))
+				return
+			}
+		case state == awaitReceipt && ctrl.command == "RECEIPT" && ctrl.receiptID == receipt:
+			state = streaming
+			b.join.record(now.Sub(t1).Microseconds())
+			m.seq.start(0) // the publisher's first seq is 1
+			b.subscribed.Add(1)
+			_ = ws.nc.SetReadDeadline(b.stop)
+			settle()
+		default:
+			m.c.badMessages.Add(1)
+			b.errs.add(fmt.Sprintf("stomp: unexpected %s frame", ctrl.command))
+		}
+	}
+	m.seq.finish()
+	m.c.storeSeq(&m.seq)
+}
+
+// connectFrame is the CONNECT every connection sends.
+func (b *fanoutRun) connectFrame() []byte {
+	host := "localhost"
+	if u, err := url.Parse(b.cfg.URL); err == nil {
+		host = u.Hostname()
+	}
+	return stompConnect(host, b.cfg.Login, b.cfg.Passcode)
+}
+
+// subReader reads one subscriber's messages. Its buffers are reused from
+// message to message: a delivery allocates nothing.
+type subReader struct {
+	run      *fanoutRun
+	m        *fanoutSub
+	plain    []byte  // a decompressed message
+	lat      []int64 // latencies (µs) not yet recorded
+	latSince time.Time
+	seqSum   uint64 // lost + out of order + duplicates + too late, as last published
+}
+
+// stompControl is a frame other than MESSAGE, as far as a subscriber needs it.
+type stompControl struct {
+	command   string // "" when the message held only MESSAGEs (or heart-beats)
+	receiptID string
+	desc      string
+}
+
+// handle reads one WebSocket message received at now: it records every
+// MESSAGE frame in it and returns the last other frame.
+func (r *subReader) handle(msg wsMessage, now time.Time) (stompControl, error) {
+	c := &r.m.c
+	c.messages.Add(1)
+	c.wireBytes.Add(uint64(msg.wireBytes))
+	plain := msg.payload
+	if msg.compressed {
+		out, err := inflatePooled(msg.payload, r.plain)
+		if err != nil {
+			return stompControl{}, fmt.Errorf("inflate %d bytes: %w", len(msg.payload), err)
+		}
+		r.plain, plain = out, out
+	}
+	c.payloadBytes.Add(uint64(len(plain)))
+	var ctrl stompControl
+	for rest := plain; ; {
+		f, next, ok, err := nextStompFrame(rest)
+		if err != nil {
+			return ctrl, err
+		}
+		if !ok {
+			return ctrl, nil
+		}
+		rest = next
+		if f.is("MESSAGE") {
+			if err := r.deliver(&f, now); err != nil {
+				return ctrl, err
+			}
+			continue
+		}
+		ctrl = stompControl{command: string(f.command)}
+		if id, ok := f.header("receipt-id"); ok {
+			ctrl.receiptID = string(id)
+		}
+		if f.is("ERROR") {
+			ctrl.desc = f.describe()
+		}
+	}
+}
+
+// deliver records one MESSAGE received at now.
+func (r *subReader) deliver(f *stompFrame, now time.Time) error {
+	seq, t, err := parseFanoutBody(f.body)
+	if err != nil {
+		return fmt.Errorf("MESSAGE of %d body bytes: %w", len(f.body), err)
+	}
+	r.m.c.updates.Add(1)
+	s := &r.m.seq
+	s.see(seq)
+	if sum := s.lost + s.outOfOrder + s.duplicates + s.tooLate; sum != r.seqSum {
+		r.seqSum = sum
+		r.m.c.storeSeq(s)
+	}
+	if len(r.lat) == 0 {
+		r.latSince = now
+	}
+	r.lat = append(r.lat, now.UnixMicro()-t)
+	if len(r.lat) >= latBatch || now.Sub(r.latSince) >= latBatchAge {
+		r.flush()
+	}
+	return nil
+}
+
+// flush records the batched latencies.
+func (r *subReader) flush() {
+	if len(r.lat) > 0 {
+		r.run.latency.record(r.lat...)
+		r.lat = r.lat[:0]
+	}
+}
