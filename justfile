@@ -11,14 +11,6 @@ run *ARGS:
 feed RATE="1000" DURATION="10s":
     go run ./services/tickfeed -key dev -room market -symbols 50 -rate {{RATE}} -duration {{DURATION}}
 
-# Broker fan-out under load: 1,000 plain STOMP subscribers, one publisher at 1,000 msg/s (extra flags go to tickbench fanout, e.g. -deflate)
-bench-fanout *ARGS:
-    bash bench/fanout.sh {{ARGS}}
-
-# The market ticker under load: 1,000 members, a 500-symbol room fed at 50,000 items/s (extra flags go to tickbench ticker, e.g. -deflate)
-bench-ticker *ARGS:
-    bash bench/ticker.sh {{ARGS}}
-
 # Run the whole test suite (the README's test command)
 test:
     go test ./...
@@ -27,8 +19,12 @@ test:
 ci:
     bash .ci/run
 
-# Hot-path benchmarks: one arena tick with 10 and 1,000 real members (binary and STOMP), the engine alone, idle connection memory
-bench:
+# The load harness: one standard scenario end to end (ticker, fanout, arena, connect: bench/SCENARIO.sh), results in /tmp/tickbench-results; extra flags go to tickbench
+bench SCENARIO="ticker" *ARGS:
+    bash bench/{{SCENARIO}}.sh {{ARGS}}
+
+# Hot-path Go benchmarks: one arena tick with 10 and 1,000 real members (binary and STOMP), the engine alone, idle connection memory
+gobench:
     go test -run '^$' -bench 'ArenaTick|IdleConnectionMemory' -benchmem ./realtime
     go test -run '^$' -bench 'Tick' -benchmem ./rooms
 
