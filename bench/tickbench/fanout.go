@@ -73,17 +73,8 @@ func parseFanoutFlags(args []string, errOut io.Writer) (fanoutConfig, error) {
 	fs.DurationVar(&c.MaxP99, "max-p99", 50*time.Millisecond, "latency target: p99 at most this")
 	fs.Float64Var(&c.MinRate, "min-rate", 1_000_000, "throughput target: at least this many deliveries/s")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := parseRunFlags(fs, args, "fanout", &c.Out, &c.Plot); err != nil {
 		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if c.Out == "" {
-		c.Out = "fanout-" + time.Now().Format("20060102-150405") + ".json"
-	}
-	if c.Plot == "" {
-		c.Plot = strings.TrimSuffix(c.Out, ".json") + ".svg"
 	}
 	return c, c.check()
 }
@@ -196,18 +187,11 @@ func runFanout(ctx context.Context, cfg fanoutConfig, progress io.Writer) (*fano
 	drained := b.drain(ctx)
 	cancel()
 	<-connectDone
-	for _, m := range b.subs {
-		m.conn.close()
-	}
-	waited := make(chan struct{})
-	go func() { wg.Wait(); close(waited) }()
-	select {
-	case <-waited:
-		if drained {
-			b.countTails()
-		}
-	case <-time.After(stopGrace):
+	switch {
+	case !closeAll(b.subs, func(m *fanoutSub) *connHolder { return &m.conn }, &wg):
 		b.errs.add("some subscribers did not stop within " + stopGrace.String())
+	case drained:
+		b.countTails()
 	}
 	return b.result(tl), nil
 }
@@ -317,22 +301,13 @@ func runFanoutCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	var progress io.Writer = stderr
-	if cfg.Quiet {
-		progress = io.Discard
-	}
-	res, err := runFanout(ctx, cfg, progress)
+	res, err := runFanout(ctx, cfg, progressTo(stderr, cfg.Quiet))
 	if err != nil {
 		return err
 	}
-	res.printTable(stdout)
-	if err := writeJSONFile(cfg.Out, res); err != nil {
+	if err := finishRun(stdout, res, cfg.Out, cfg.Plot, fanoutSVG(res)); err != nil {
 		return err
 	}
-	if err := writeSVGFile(cfg.Plot, fanoutSVG(res)); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nresult: %s\nplot:   %s\n", cfg.Out, cfg.Plot)
 	if res.Subscribers.Subscribed == 0 {
 		return errors.New("no subscriber subscribed")
 	}

@@ -19,12 +19,16 @@ import (
 )
 
 // startBroker serves a tickroom gateway on loopback, as tickroomd does,
-// and returns its WebSocket URL. Broker topics need no room.
-func startBroker(t *testing.T, deflate bool) string {
+// and returns its WebSocket URL. Broker topics need no room; kinds are
+// registered for scenarios that open rooms.
+func startBroker(t *testing.T, deflate bool, kinds ...rooms.Kind) string {
 	t.Helper()
 	gc := realtime.Config{DisableDeflate: !deflate}
 	reg := rooms.NewRegistry(rooms.Config{Encoders: realtime.Encoders(gc), EmptyGrace: -1})
 	gw := realtime.New(reg, gc)
+	for _, k := range kinds {
+		reg.Register(k)
+	}
 	srv := httptest.NewServer(gw)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -113,7 +113,7 @@ func readConnected(ws *wsConn) error {
 // publisher's time (warmup + duration + pubSlack) is up.
 func (b *fanoutRun) sendPaced(ctx context.Context, ws *wsConn) error {
 	cfg := b.cfg
-	head := stompSendHead(cfg.Topic, cfg.Size)
+	head := stompSendHead(cfg.Topic, "text/plain", cfg.Size)
 	padding := fanoutPadding(cfg.Size, uint64(b.start.UnixNano()))
 	masks := rand.New(rand.NewPCG(uint64(b.start.UnixNano()), 0x6d61736b)) // a load generator's masks need not be secret
 	body := make([]byte, 0, cfg.Size)

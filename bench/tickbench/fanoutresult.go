@@ -1,12 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -209,18 +206,7 @@ func (b *fanoutRun) result(tl *timeline) *fanoutResult {
 
 // readFanoutResult reads a result written by a fanout run.
 func readFanoutResult(path string) (*fanoutResult, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var r fanoutResult
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if r.Scenario != "fanout" {
-		return nil, fmt.Errorf("%s: scenario %q, want fanout", path, r.Scenario)
-	}
-	return &r, nil
+	return readResultFile(path, "fanout", func(r *fanoutResult) string { return r.Scenario })
 }
 
 // printTable writes the result for a reader.
@@ -232,12 +218,8 @@ func (r *fanoutResult) printTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\ntickbench fanout  %s  %s %s  %d subscribers  %d msg/s of %d bytes  deflate %s\n",
 		r.Started.Format(time.RFC3339), c.URL, c.Topic, c.Subscribers, c.Rate, c.Size, deflate)
-	fmt.Fprintf(w, "window %.1f s (from %.1f s to %.1f s: after the ramp and %s warmup)\n", r.Window.Seconds, r.Window.StartS, r.Window.EndS, c.Warmup)
-	if r.Aborted != "" {
-		fmt.Fprintf(w, "ABORTED: %s\n", r.Aborted)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
+	tb := newResultTable(w, r.Window, c.Warmup, r.Aborted)
+	row := tb.row
 	row("")
 	s := r.Subscribers
 	row("subscribers", fmt.Sprintf("subscribed %d of %d, failed %d, gone during the run %d", s.Subscribed, s.Wanted, s.Failed, s.Gone))
@@ -247,10 +229,8 @@ func (r *fanoutResult) printTable(w io.Writer) {
 	row("bytes/delivery", fmt.Sprintf("%.1f on the wire (WebSocket frames as received), %.1f STOMP frame after inflating, %.0f body",
 		rt.WirePerDelivery, rt.PayloadPerDelivery, rt.BodyBytes))
 	row("")
-	row("", "count", "p50", "p90", "p99", "p99.9", "max", "mean")
-	lat := func(name string, s latencySummary) {
-		row(name, fmt.Sprint(s.Count), ms(s.P50), ms(s.P90), ms(s.P99), ms(s.P999), ms(s.Max), ms(s.Mean))
-	}
+	tb.latencyHeader()
+	lat := tb.latency
 	lat("latency (publisher t → receipt)", r.Latency)
 	lat("connect (TCP + upgrade)", r.Connect)
 	lat("join (CONNECT → SUBSCRIBE receipt)", r.Join)
@@ -258,28 +238,13 @@ func (r *fanoutResult) printTable(w io.Writer) {
 	t := r.Totals
 	row("seq (whole run)", fmt.Sprintf("sent %d, delivered %d of %d expected; lost %d, out of order %d, duplicates %d, too late %d, unreadable %d",
 		t.Sent, t.Deliveries, t.Expected, t.Lost, t.OutOfOrder, t.Duplicates, t.TooLate, t.BadMessages))
-	proc := func(name string, p *fanoutProc) {
-		if p == nil {
-			row(name, "not sampled")
-			return
-		}
-		row(name, fmt.Sprintf("CPU mean %.1f%% max %.1f%% of one core, %.2f µs per delivery; RSS mean %.0f MiB max %.0f MiB (pid %d, %d samples)",
-			p.CPUMean, p.CPUMax, p.CPUPerDeliveryUs, p.RSSMean, p.RSSMax, p.PID, p.Samples))
-	}
+	proc := func(name string, p *fanoutProc) { tb.proc(name, p, "delivery") }
 	proc("server", r.Server)
 	proc("bench (this process)", &r.Bench)
-	mc := r.Machine
-	row("machine", fmt.Sprintf("CPU busy mean %.0f%% max %.0f%% of %d%% (%d CPUs); other processes mean %.0f%% max %.0f%%; steal %.1f%%",
-		mc.BusyMean, mc.BusyMax, 100*r.Host.CPUs, r.Host.CPUs, mc.OtherMean, mc.OtherMax, mc.StealMean))
+	tb.machine(r.Machine, r.Host)
 	row("")
 	tg := r.Targets
 	row("target", fmt.Sprintf("p99 ≤ %.0f ms: %s %s; deliveries ≥ %s/s: %s %s",
 		tg.P99LimitMs, ms(r.Latency.P99), passFail(tg.LatencyOK), si(tg.MinDeliveriesPerS), si(rt.DeliveriesPerS), passFail(tg.RateOK)))
-	_ = tw.Flush()
-	if r.ErrorsTotal > 0 {
-		fmt.Fprintf(w, "\n%d errors; the first kinds:\n", r.ErrorsTotal)
-		for _, e := range r.Errors {
-			fmt.Fprintf(w, "  %5d× %s\n", e.Count, e.Error)
-		}
-	}
+	tb.end(r.ErrorsTotal, r.Errors)
 }

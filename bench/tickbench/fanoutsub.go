@@ -45,21 +45,10 @@ func (b *fanoutRun) runSub(ctx context.Context, m *fanoutSub, release func()) {
 		b.failed.Add(1)
 		b.errs.add(err.Error())
 	}
-	t0 := time.Now()
-	dctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	ws, err := dialWS(dctx, b.cfg.URL, stompSubprotocols, b.cfg.Deflate)
-	cancel()
+	ws, err := dialMember(ctx, b.cfg.URL, stompSubprotocols, b.cfg.Deflate, b.connect, &m.conn, &b.negotiated)
 	if err != nil {
 		fail(err)
 		return
-	}
-	b.connect.record(time.Since(t0).Microseconds())
-	if !m.conn.set(ws) {
-		fail(errors.New("stopped while connecting"))
-		return
-	}
-	if ws.deflate {
-		b.negotiated.Add(1)
 	}
 	t1 := time.Now()
 	_ = ws.nc.SetReadDeadline(t1.Add(connectTimeout))
@@ -145,52 +134,10 @@ type subReader struct {
 	seqSum   uint64 // lost + out of order + duplicates + too late, as last published
 }
 
-// stompControl is a frame other than MESSAGE, as far as a subscriber needs it.
-type stompControl struct {
-	command   string // "" when the message held only MESSAGEs (or heart-beats)
-	receiptID string
-	desc      string
-}
-
 // handle reads one WebSocket message received at now: it records every
 // MESSAGE frame in it and returns the last other frame.
 func (r *subReader) handle(msg wsMessage, now time.Time) (stompControl, error) {
-	c := &r.m.c
-	c.messages.Add(1)
-	c.wireBytes.Add(uint64(msg.wireBytes))
-	plain := msg.payload
-	if msg.compressed {
-		out, err := inflatePooled(msg.payload, r.plain)
-		if err != nil {
-			return stompControl{}, fmt.Errorf("inflate %d bytes: %w", len(msg.payload), err)
-		}
-		r.plain, plain = out, out
-	}
-	c.payloadBytes.Add(uint64(len(plain)))
-	var ctrl stompControl
-	for rest := plain; ; {
-		f, next, ok, err := nextStompFrame(rest)
-		if err != nil {
-			return ctrl, err
-		}
-		if !ok {
-			return ctrl, nil
-		}
-		rest = next
-		if f.is("MESSAGE") {
-			if err := r.deliver(&f, now); err != nil {
-				return ctrl, err
-			}
-			continue
-		}
-		ctrl = stompControl{command: string(f.command)}
-		if id, ok := f.header("receipt-id"); ok {
-			ctrl.receiptID = string(id)
-		}
-		if f.is("ERROR") {
-			ctrl.desc = f.describe()
-		}
-	}
+	return readStompMessage(msg, &r.m.c, &r.plain, func(f *stompFrame) error { return r.deliver(f, now) })
 }
 
 // deliver records one MESSAGE received at now.

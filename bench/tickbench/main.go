@@ -5,6 +5,8 @@
 //
 //	tickbench ticker [flags]      members in one market room; see below
 //	tickbench fanout [flags]      one STOMP topic, one publisher, N subscribers; see below
+//	tickbench arena [flags]       arena rooms: players sending inputs, spectators (arena.go)
+//	tickbench connect [flags]     a connection storm: connects/s, connections held, memory per connection (connect.go)
 //	tickbench plot RESULT.json    redraw a result's plot (RESULT.svg)
 //	tickbench compare A.json B.json  each measured number of two runs and b/a
 //	tickbench -print-symbols N    print sim.DefaultSymbols(N), comma-separated
@@ -85,6 +87,8 @@ func main() {
 const usage = `usage:
   tickbench ticker [flags]      members in one market room (tickbench ticker -h for flags)
   tickbench fanout [flags]      one STOMP topic, one publisher, N subscribers (tickbench fanout -h)
+  tickbench arena [flags]       arena rooms: players sending inputs, spectators (tickbench arena -h)
+  tickbench connect [flags]     a connection storm: connects/s, connections held (tickbench connect -h)
   tickbench plot RESULT.json    redraw a result's plot (RESULT.svg)
   tickbench compare A.json B.json  each measured number of two runs and the ratio b/a
   tickbench -print-symbols N    print sim.DefaultSymbols(N), comma-separated
@@ -100,6 +104,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTickerCommand(ctx, args[1:], stdout, stderr)
 	case "fanout":
 		return runFanoutCommand(ctx, args[1:], stdout, stderr)
+	case "arena":
+		return runArenaCommand(ctx, args[1:], stdout, stderr)
+	case "connect":
+		return runConnectCommand(ctx, args[1:], stdout, stderr)
 	case "plot":
 		if len(args) != 2 || !strings.HasSuffix(args[1], ".json") {
 			return errors.New("usage: tickbench plot RESULT.json")
@@ -152,6 +160,18 @@ func replot(path, out string) error {
 			return err
 		}
 		return writeSVGFile(out, fanoutSVG(res))
+	case "arena":
+		res, err := readArenaResult(path)
+		if err != nil {
+			return err
+		}
+		return writeSVGFile(out, arenaSVG(res))
+	case "connect":
+		res, err := readConnectResult(path)
+		if err != nil {
+			return err
+		}
+		return writeSVGFile(out, connectSVG(res))
 	}
 	return fmt.Errorf("%s: no plot for scenario %q", path, scenario)
 }

@@ -2,13 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -260,18 +260,7 @@ func resultScenario(path string) (string, error) {
 
 // readResult reads a result written by writeJSON.
 func readResult(path string) (*tickerResult, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var r tickerResult
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if r.Scenario != "ticker" {
-		return nil, fmt.Errorf("%s: scenario %q, want ticker", path, r.Scenario)
-	}
-	return &r, nil
+	return readResultFile(path, "ticker", func(r *tickerResult) string { return r.Scenario })
 }
 
 // printTable writes the result for a reader.
@@ -283,12 +272,8 @@ func (r *tickerResult) printTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\ntickbench ticker  %s  room %q  %d members (%d sampled)  deflate %s\n",
 		r.Started.Format(time.RFC3339), c.Room, c.Members, r.Members.Sampled, deflate)
-	fmt.Fprintf(w, "window %.1f s (from %.1f s to %.1f s: after the ramp and %s warmup)\n", r.Window.Seconds, r.Window.StartS, r.Window.EndS, c.Warmup)
-	if r.Aborted != "" {
-		fmt.Fprintf(w, "ABORTED: %s\n", r.Aborted)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
+	tb := newResultTable(w, r.Window, c.Warmup, r.Aborted)
+	row := tb.row
 	row("")
 	row("members", fmt.Sprintf("joined %d of %d, failed %d, gone during the run %d", r.Members.Joined, r.Members.Wanted, r.Members.Failed, r.Members.Gone))
 	rt := r.Rates
@@ -297,10 +282,8 @@ func (r *tickerResult) printTable(w io.Writer) {
 	row("bytes/member", fmt.Sprintf("%s/s on the wire (WebSocket frames as received), %s/s payload after decompression",
 		bytesSI(rt.WirePerMember), bytesSI(rt.PayloadPerMember)))
 	row("")
-	row("", "count", "p50", "p90", "p99", "p99.9", "max", "mean")
-	lat := func(name string, s latencySummary) {
-		row(name, fmt.Sprint(s.Count), ms(s.P50), ms(s.P90), ms(s.P99), ms(s.P999), ms(s.Max), ms(s.Mean))
-	}
+	tb.latencyHeader()
+	lat := tb.latency
 	lat("latency (feed ts → receipt, per quote)", r.Latency)
 	lat("delivery (server sentUs → receipt, per update)", r.Delivery)
 	lat("connect (TCP + upgrade)", r.Connect)
@@ -320,9 +303,7 @@ func (r *tickerResult) printTable(w io.Writer) {
 	proc("server", r.Server)
 	proc("feed", r.Feed)
 	proc("bench (this process)", &r.Bench)
-	mc := r.Machine
-	row("machine", fmt.Sprintf("CPU busy mean %.0f%% max %.0f%% of %d%% (%d CPUs); other processes mean %.0f%% max %.0f%%; steal %.1f%%",
-		mc.BusyMean, mc.BusyMax, 100*r.Host.CPUs, r.Host.CPUs, mc.OtherMean, mc.OtherMax, mc.StealMean))
+	tb.machine(r.Machine, r.Host)
 	row("")
 	t := r.Targets
 	cpu := "not measured (-pid)"
@@ -331,13 +312,7 @@ func (r *tickerResult) printTable(w io.Writer) {
 	}
 	row("target", fmt.Sprintf("p99 latency < %.0f ms: %s %s; server CPU < %.0f%% of one core: %s",
 		t.P99LimitMs, ms(r.Latency.P99), passFail(t.LatencyOK), t.CPULimit, cpu))
-	_ = tw.Flush()
-	if r.ErrorsTotal > 0 {
-		fmt.Fprintf(w, "\n%d errors; the first kinds:\n", r.ErrorsTotal)
-		for _, e := range r.Errors {
-			fmt.Fprintf(w, "  %5d× %s\n", e.Count, e.Error)
-		}
-	}
+	tb.end(r.ErrorsTotal, r.Errors)
 }
 
 func passFail(ok bool) string {
@@ -367,4 +342,61 @@ func bytesSI(v float64) string {
 		return fmt.Sprintf("%.1f KiB", v/(1<<10))
 	}
 	return fmt.Sprintf("%.0f B", v)
+}
+
+// progressTo is where a run's progress lines go: stderr, or nowhere.
+func progressTo(stderr io.Writer, quiet bool) io.Writer {
+	if quiet {
+		return io.Discard
+	}
+	return stderr
+}
+
+// finishRun prints a result's table on stdout and writes the result as
+// JSON to out and its plot, svg, to plot.
+func finishRun(stdout io.Writer, res interface{ printTable(io.Writer) }, out, plot, svg string) error {
+	res.printTable(stdout)
+	if err := writeJSONFile(out, res); err != nil {
+		return err
+	}
+	if err := writeSVGFile(plot, svg); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nresult: %s\nplot:   %s\n", out, plot)
+	return nil
+}
+
+// readResultFile reads a result of scenario from path; scenarioOf is the
+// result's scenario field.
+func readResultFile[R any](path, scenario string, scenarioOf func(r *R) string) (*R, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r R
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if got := scenarioOf(&r); got != scenario {
+		return nil, fmt.Errorf("%s: scenario %q, want %s", path, got, scenario)
+	}
+	return &r, nil
+}
+
+// parseRunFlags parses a scenario's flags, which take no arguments, and
+// defaults -out to <scenario>-<time>.json and -plot to -out with .svg.
+func parseRunFlags(fs *flag.FlagSet, args []string, scenario string, out, plot *string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *out == "" {
+		*out = scenario + "-" + time.Now().Format("20060102-150405") + ".json"
+	}
+	if *plot == "" {
+		*plot = strings.TrimSuffix(*out, ".json") + ".svg"
+	}
+	return nil
 }

@@ -64,34 +64,9 @@ func writeSVGFile(path, svg string) error {
 // tickerSVG draws latency, throughput and CPU over the run.
 func tickerSVG(r *tickerResult) string {
 	tl := r.Timeline
-	col := func(f func(s second) float64) (x, y []float64) {
-		for _, s := range tl {
-			x = append(x, s.T)
-			y = append(y, f(s))
-		}
-		return x, y
-	}
+	col := func(f func(s second) float64) (x, y []float64) { return timelineCol(tl, f) }
 	latLine := func(name, color string, dashed bool, f func(s second) float64) series {
-		x, y := col(func(s second) float64 {
-			if s.Latency.Count == 0 {
-				return math.NaN()
-			}
-			return f(s)
-		})
-		return series{name: name, color: color, dashed: dashed, x: x, y: y}
-	}
-	cpuLine := func(name, color string, f func(s second) float64) (series, bool) {
-		x, y := col(func(s second) float64 {
-			if v := f(s); v >= 0 {
-				return v
-			}
-			return math.NaN()
-		})
-		has := false
-		for _, v := range y {
-			has = has || !math.IsNaN(v)
-		}
-		return series{name: name, color: color, x: x, y: y}, has
+		return latencySeries(tl, name, color, dashed, func(s second) rowLat { return s.Latency }, f)
 	}
 	limit := r.Targets.P99LimitMs
 	var tx []float64
@@ -113,20 +88,7 @@ func tickerSVG(r *tickerResult) string {
 		{name: "all messages (clipped)", color: "#7f7f7f", dashed: true, noScale: true, x: mx, y: my},
 		{name: "updates", color: "#2ca02c", x: ux, y: uy},
 	}}
-	cpu := panel{title: "CPU, % of one core", unit: "%", ymax: max(r.Targets.CPULimit*1.2, 10)}
-	for _, c := range []struct {
-		name, color string
-		f           func(s second) float64
-	}{
-		{"server", "#d62728", func(s second) float64 { return s.ServerCPU }},
-		{"feed", "#8c564b", func(s second) float64 { return s.FeedCPU }},
-		{"bench", "#17becf", func(s second) float64 { return s.BenchCPU }},
-		{"other processes", "#bcbd22", func(s second) float64 { return s.OtherCPU }},
-	} {
-		if l, ok := cpuLine(c.name, c.color, c.f); ok {
-			cpu.lines = append(cpu.lines, l)
-		}
-	}
+	cpu := panel{title: "CPU, % of one core", unit: "%", ymax: max(r.Targets.CPULimit*1.2, 10), lines: cpuLines(tl, true)}
 	if r.Server != nil {
 		cpu.lines = append(cpu.lines, series{name: fmt.Sprintf("target %.0f%%", r.Targets.CPULimit), color: "#d62728", dashed: true, x: tx, y: constant(len(tx), r.Targets.CPULimit)})
 	}
@@ -141,11 +103,72 @@ func tickerSVG(r *tickerResult) string {
 	if r.Server != nil {
 		sub += fmt.Sprintf("; server CPU mean %.0f%%", r.Server.CPUMean)
 	}
-	xmax := 1.0
-	if len(tx) > 0 {
-		xmax = math.Ceil(tx[len(tx)-1])
+	return renderSVG(title, sub, []panel{lat, thr, cpu}, timeAxis(tx), r.Window.StartS, r.Window.EndS)
+}
+
+// timeAxis is the end of a plot's time axis: the last time, rounded up.
+func timeAxis(tx []float64) float64 {
+	if len(tx) == 0 {
+		return 1
 	}
-	return renderSVG(title, sub, []panel{lat, thr, cpu}, xmax, r.Window.StartS, r.Window.EndS)
+	return math.Ceil(tx[len(tx)-1])
+}
+
+// cpuLines are the CPU readings of a timeline: the server's, the feed's
+// (with feed), the bench's and the other processes', each when there is
+// one.
+func cpuLines(tl []second, feed bool) []series {
+	var lines []series
+	for _, c := range []struct {
+		name, color string
+		f           func(s second) float64
+	}{
+		{"server", "#d62728", func(s second) float64 { return s.ServerCPU }},
+		{"feed", "#8c564b", func(s second) float64 { return s.FeedCPU }},
+		{"bench", "#17becf", func(s second) float64 { return s.BenchCPU }},
+		{"other processes", "#bcbd22", func(s second) float64 { return s.OtherCPU }},
+	} {
+		if l, ok := cpuSeries(tl, c.name, c.color, c.f); ok && (feed || c.name != "feed") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// timelineCol is f of each row of a timeline, against the rows' times.
+func timelineCol(tl []second, f func(s second) float64) (x, y []float64) {
+	for _, s := range tl {
+		x = append(x, s.T)
+		y = append(y, f(s))
+	}
+	return x, y
+}
+
+// latencySeries is a line of f over a timeline, broken where the row's
+// distribution (dist) has no samples.
+func latencySeries(tl []second, name, color string, dashed bool, dist func(s second) rowLat, f func(s second) float64) series {
+	x, y := timelineCol(tl, func(s second) float64 {
+		if dist(s).Count == 0 {
+			return math.NaN()
+		}
+		return f(s)
+	})
+	return series{name: name, color: color, dashed: dashed, x: x, y: y}
+}
+
+// cpuSeries is a line of a CPU reading over a timeline, broken where
+// there is none; ok is false when there is none at all.
+func cpuSeries(tl []second, name, color string, f func(s second) float64) (l series, ok bool) {
+	x, y := timelineCol(tl, func(s second) float64 {
+		if v := f(s); v >= 0 {
+			return v
+		}
+		return math.NaN()
+	})
+	for _, v := range y {
+		ok = ok || !math.IsNaN(v)
+	}
+	return series{name: name, color: color, x: x, y: y}, ok
 }
 
 func constant(n int, v float64) []float64 {

@@ -40,10 +40,15 @@ func stompConnect(host, login, passcode string) []byte {
 	return append(b, "\n\x00"...)
 }
 
-// stompSubscribe is a SUBSCRIBE frame (ack auto) asking for a receipt.
-func stompSubscribe(id, destination, receipt string) []byte {
-	return fmt.Appendf(nil, "SUBSCRIBE\nid:%s\ndestination:%s\nack:auto\nreceipt:%s\n\n\x00",
+// stompSubscribe is a SUBSCRIBE frame (ack auto) asking for a receipt;
+// extra are more headers, as name, value pairs.
+func stompSubscribe(id, destination, receipt string, extra ...string) []byte {
+	b := fmt.Appendf(nil, "SUBSCRIBE\nid:%s\ndestination:%s\nack:auto\nreceipt:%s\n",
 		stompEscape(id), stompEscape(destination), stompEscape(receipt))
+	for i := 0; i+1 < len(extra); i += 2 {
+		b = fmt.Appendf(b, "%s:%s\n", extra[i], stompEscape(extra[i+1]))
+	}
+	return append(b, "\n\x00"...)
 }
 
 // appendStompSend appends a SEND frame of body to dst; sendHead is
@@ -55,9 +60,9 @@ func appendStompSend(dst, sendHead, body []byte) []byte {
 }
 
 // stompSendHead is a SEND frame's command and headers for bodies of n
-// bytes, up to the body.
-func stompSendHead(destination string, n int) []byte {
-	return fmt.Appendf(nil, "SEND\ndestination:%s\ncontent-type:text/plain\ncontent-length:%d\n\n", stompEscape(destination), n)
+// bytes of contentType, up to the body.
+func stompSendHead(destination, contentType string, n int) []byte {
+	return fmt.Appendf(nil, "SEND\ndestination:%s\ncontent-type:%s\ncontent-length:%d\n\n", stompEscape(destination), contentType, n)
 }
 
 // stompEscape escapes a header value as STOMP 1.2 asks (§Value Encoding).
@@ -164,4 +169,53 @@ func (f *stompFrame) describe() string {
 		body = body[:200]
 	}
 	return fmt.Sprintf("%s %q: %q", f.command, msg, body)
+}
+
+// stompControl is a frame other than MESSAGE, as far as a subscriber needs it.
+type stompControl struct {
+	command   string // "" when the message held only MESSAGEs (or heart-beats)
+	receiptID string
+	desc      string
+}
+
+// readStompMessage counts one WebSocket message a STOMP member received in
+// c (the message, its wire bytes, its bytes after inflating into *plain
+// when compressed), calls onMessage for every MESSAGE frame in it and
+// returns the last other frame.
+func readStompMessage(msg wsMessage, c *memberCounters, plain *[]byte, onMessage func(f *stompFrame) error) (stompControl, error) {
+	c.messages.Add(1)
+	c.wireBytes.Add(uint64(msg.wireBytes))
+	payload := msg.payload
+	if msg.compressed {
+		out, err := inflatePooled(msg.payload, *plain)
+		if err != nil {
+			return stompControl{}, fmt.Errorf("inflate %d bytes: %w", len(msg.payload), err)
+		}
+		*plain, payload = out, out
+	}
+	c.payloadBytes.Add(uint64(len(payload)))
+	var ctrl stompControl
+	for rest := payload; ; {
+		f, next, ok, err := nextStompFrame(rest)
+		if err != nil {
+			return ctrl, err
+		}
+		if !ok {
+			return ctrl, nil
+		}
+		rest = next
+		if f.is("MESSAGE") {
+			if err := onMessage(&f); err != nil {
+				return ctrl, err
+			}
+			continue
+		}
+		ctrl = stompControl{command: string(f.command)}
+		if id, ok := f.header("receipt-id"); ok {
+			ctrl.receiptID = string(id)
+		}
+		if f.is("ERROR") {
+			ctrl.desc = f.describe()
+		}
+	}
 }

@@ -72,17 +72,8 @@ func parseTickerFlags(args []string, errOut io.Writer) (tickerConfig, error) {
 	fs.DurationVar(&c.Tick, "tick", 100*time.Millisecond, "the room's tick interval; the latency target is p99 < tick + 10ms")
 	fs.Float64Var(&c.MaxCPU, "max-cpu", 50, "the server's CPU target, % of one core")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := parseRunFlags(fs, args, "ticker", &c.Out, &c.Plot); err != nil {
 		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if c.Out == "" {
-		c.Out = "ticker-" + time.Now().Format("20060102-150405") + ".json"
-	}
-	if c.Plot == "" {
-		c.Plot = strings.TrimSuffix(c.Out, ".json") + ".svg"
 	}
 	c.interval = time.Second
 	return c, c.check()
@@ -192,14 +183,7 @@ func runTicker(ctx context.Context, cfg tickerConfig, progress io.Writer) (*tick
 	// bounded, for the members to finish.
 	cancel()
 	<-connectDone
-	for _, m := range b.members {
-		m.conn.close()
-	}
-	waited := make(chan struct{})
-	go func() { wg.Wait(); close(waited) }()
-	select {
-	case <-waited:
-	case <-time.After(stopGrace):
+	if !closeAll(b.members, func(m *tickerMember) *connHolder { return &m.conn }, &wg) {
 		b.errs.add("some members did not stop within " + stopGrace.String())
 	}
 	return b.result(tl), nil
@@ -223,21 +207,10 @@ func (b *tickerRun) runMember(ctx context.Context, m *tickerMember, release func
 		b.failed.Add(1)
 		b.errs.add(err.Error())
 	}
-	t0 := time.Now()
-	dctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	ws, err := dialWS(dctx, b.cfg.URL, schema.SubprotocolBinary, b.cfg.Deflate)
-	cancel()
+	ws, err := dialMember(ctx, b.cfg.URL, schema.SubprotocolBinary, b.cfg.Deflate, b.connect, &m.conn, &b.negotiated)
 	if err != nil {
 		fail(err)
 		return
-	}
-	b.connect.record(time.Since(t0).Microseconds())
-	if !m.conn.set(ws) {
-		fail(errors.New("stopped while connecting"))
-		return
-	}
-	if ws.deflate {
-		b.negotiated.Add(1)
 	}
 	join, _ := schema.Marshal(&schema.Join{Req: 1, Room: b.cfg.Room, Role: schema.RoleSpectator})
 	t1 := time.Now()
@@ -302,73 +275,22 @@ type memberReader struct {
 // handle reads one message received at now and returns its type.
 func (r *memberReader) handle(msg wsMessage, now time.Time) (schema.MsgType, error) {
 	c := &r.m.c
-	c.messages.Add(1)
-	c.wireBytes.Add(uint64(msg.wireBytes))
-	if msg.op != opBinary {
-		return 0, fmt.Errorf("unexpected WebSocket opcode %d", msg.op)
+	head, plain, err := readRoomMessage(msg, c, r.run.cache, r.m.sampled, &r.plain)
+	if err != nil {
+		return 0, err
 	}
-	plain := msg.payload
-	var head msgHead
-	var hash uint64
-	cached, store := false, false
-	if msg.compressed && !r.m.sampled {
-		// Most members: the same compressed bytes were likely read
-		// already by another member; otherwise inflate and tell the others.
-		var n int
-		if head, n, hash, cached = r.run.cache.lookup(msg.payload); cached {
-			plain = nil // not inflated: the cache has what a non-sampled member reads
-			c.payloadBytes.Add(uint64(n))
-		}
-		store = !cached
-	}
-	if !cached {
-		if msg.compressed {
-			if err := r.inflate(msg.payload); err != nil {
-				return 0, err
-			}
-			plain = r.plain
-		}
-		h, err := readHead(plain)
-		if err != nil {
-			return 0, fmt.Errorf("read message header: %w", err)
-		}
-		head = h
-		c.payloadBytes.Add(uint64(len(plain)))
-		if store && (h.typ == schema.TypeUpdate || h.typ == schema.TypeMember || h.typ == schema.TypeSnapshot) {
-			r.run.cache.store(hash, msg.payload, h, len(plain))
-		}
-	}
-
+	c.seeEvent(&r.m.seq, head.typ, head.seq)
 	switch head.typ {
 	case schema.TypeUpdate:
-		c.updates.Add(1)
 		c.quotes.Add(uint64(head.quotes))
-		r.m.seq.see(head.seq)
-		c.storeSeq(&r.m.seq)
 		r.run.deliver.record(now.UnixMicro() - head.sentUs)
 		if r.m.sampled {
 			return head.typ, r.quoteLatencies(plain, head.body, now)
 		}
-	case schema.TypeMember:
-		c.memberEvents.Add(1)
-		r.m.seq.see(head.seq)
-		c.storeSeq(&r.m.seq)
-	case schema.TypeSnapshot:
-		r.m.seq.snapshot(head.seq)
-		c.storeSeq(&r.m.seq)
 	case schema.TypeJoined, schema.TypeError, schema.TypeLeft:
 		return r.control(plain) // never from the cache: plain is inflated
 	}
 	return head.typ, nil
-}
-
-func (r *memberReader) inflate(payload []byte) error {
-	out, err := inflatePooled(payload, r.plain)
-	if err != nil {
-		return fmt.Errorf("inflate: %w", err)
-	}
-	r.plain = out
-	return nil
 }
 
 // quoteLatencies records receipt time − ts of every quote in an update.
@@ -388,20 +310,18 @@ func (r *memberReader) quoteLatencies(plain []byte, body int, now time.Time) err
 
 // control reads a Joined, Error or Left fully.
 func (r *memberReader) control(plain []byte) (schema.MsgType, error) {
-	msg, err := schema.Decode(plain)
+	msg, why, err := decodeControl(plain)
 	if err != nil {
-		return 0, fmt.Errorf("decode: %w", err)
+		return 0, err
 	}
-	switch m := msg.(type) {
-	case *schema.Joined:
+	if m, ok := msg.(*schema.Joined); ok {
 		if m.Room != r.run.cfg.Room {
 			return 0, fmt.Errorf("joined room %q, want %q", m.Room, r.run.cfg.Room)
 		}
 		r.m.seq.start(m.Seq)
-	case *schema.Error:
-		r.lastError = fmt.Sprintf("%s: %s", m.Code, m.Message)
-	case *schema.Left:
-		r.lastError = fmt.Sprintf("%s: %s", m.Code, m.Reason)
+	}
+	if why != "" {
+		r.lastError = why
 	}
 	return msg.Type(), nil
 }
@@ -424,22 +344,13 @@ func runTickerCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	var progress io.Writer = stderr
-	if cfg.Quiet {
-		progress = io.Discard
-	}
-	res, err := runTicker(ctx, cfg, progress)
+	res, err := runTicker(ctx, cfg, progressTo(stderr, cfg.Quiet))
 	if err != nil {
 		return err
 	}
-	res.printTable(stdout)
-	if err := res.writeJSON(cfg.Out); err != nil {
+	if err := finishRun(stdout, res, cfg.Out, cfg.Plot, tickerSVG(res)); err != nil {
 		return err
 	}
-	if err := writePlot(cfg.Plot, res); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nresult: %s\nplot:   %s\n", cfg.Out, cfg.Plot)
 	if res.Members.Joined == 0 {
 		return errors.New("no member joined the room")
 	}

@@ -79,12 +79,27 @@ func (e *errClosedByPeer) Error() string {
 	return fmt.Sprintf("websocket: closed by server: %d %q", e.code, e.reason)
 }
 
+// errUpgradeStatus is returned by dialWS when the server answered the
+// upgrade request with another status than 101.
+type errUpgradeStatus struct {
+	code   int
+	status string // "403 Forbidden"
+}
+
+func (e *errUpgradeStatus) Error() string { return "websocket: upgrade refused: " + e.status }
+
 // dialWS connects to rawURL (ws:// or wss://) and completes the handshake
 // offering subprotocol (one name, or several separated by ", " in order of
 // preference; the server must choose one of them); with offerDeflate it
 // offers permessage-deflate with no context takeover either way. ctx
 // bounds the dial and the handshake.
 func dialWS(ctx context.Context, rawURL, subprotocol string, offerDeflate bool) (*wsConn, error) {
+	return dialWSFrom(ctx, &net.Dialer{}, rawURL, subprotocol, offerDeflate)
+}
+
+// dialWSFrom is dialWS through d, e.g. one bound to a source address
+// (d.LocalAddr).
+func dialWSFrom(ctx context.Context, d *net.Dialer, rawURL, subprotocol string, offerDeflate bool) (*wsConn, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("websocket: url %q: %w", rawURL, err)
@@ -97,7 +112,6 @@ func dialWS(ctx context.Context, rawURL, subprotocol string, offerDeflate bool) 
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), port)
 	}
-	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return nil, fmt.Errorf("websocket: dial %s: %w", host, err)
@@ -138,7 +152,7 @@ func handshake(nc net.Conn, u *url.URL, subprotocol string, offerDeflate bool) (
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return nil, fmt.Errorf("websocket: upgrade refused: %s", resp.Status)
+		return nil, &errUpgradeStatus{code: resp.StatusCode, status: resp.Status}
 	}
 	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != base64.StdEncoding.EncodeToString(sum[:]) {
