@@ -11,11 +11,17 @@
 #   bench/ticker.sh -deflate             # extra flags go to tickbench ticker
 #   PROFILE=1 bench/ticker.sh            # also a 10 s CPU profile and a heap profile of the server
 #   MEMBERS=200 RATE=5000 DURATION=10s bench/ticker.sh
+#   ROOMS=2 SYMBOL_SUBS=200 bench/ticker.sh   # 2 market rooms, 200 symbol subscribers x 10 symbols
 #
 # Environment: OUT (default /tmp/tickbench-results), ADDR (127.0.0.1:8080),
 # MEMBERS (1000), SYMBOLS (500), RATE (50000 items/s), DURATION (30s),
 # WARMUP (3s), RAMP (500 connections/s), SAMPLE (50), PROFILE (unset),
-# TAG (a name for this run's files; default the time).
+# TAG (a name for this run's files; default the time),
+# ROOMS (1): with more, the symbols are split among rooms market1..marketN
+# (a symbol is best held by one room), one tickfeed per room sends RATE/ROOMS
+# items/s, the members are spread over the rooms, and the first feed is the
+# one sampled; SYMBOL_SUBS (0) connections that each subscribe to
+# SYMBOLS_PER_SUB (10) symbol topics, taken round-robin from the symbols.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -30,6 +36,13 @@ WARMUP=${WARMUP:-3s}
 RAMP=${RAMP:-500}
 SAMPLE=${SAMPLE:-50}
 TAG=${TAG:-$(date +%Y%m%d-%H%M%S)}
+ROOMS=${ROOMS:-1}
+SYMBOL_SUBS=${SYMBOL_SUBS:-0}
+SYMBOLS_PER_SUB=${SYMBOLS_PER_SUB:-10}
+if ((ROOMS < 1 || ROOMS > SYMBOLS)); then
+	echo "ROOMS=$ROOMS: want 1..SYMBOLS ($SYMBOLS)" >&2
+	exit 2
+fi
 
 secs() { # 30s → 30, 2m → 120 (whole seconds only)
 	case $1 in
@@ -59,8 +72,25 @@ trap cleanup EXIT
 
 base="$OUT/ticker-$TAG"
 syms=$("$OUT/bin/tickbench" -print-symbols "$SYMBOLS")
+# rooms[i] holds the symbols roomsyms[i]: one room "market" with them all,
+# or ROOMS rooms market1..marketN with a contiguous share each.
+rooms=() roomsyms=()
+if ((ROOMS == 1)); then
+	rooms=(market) roomsyms=("$syms")
+else
+	IFS=, read -ra all <<<"$syms"
+	for ((i = 0; i < ROOMS; i++)); do
+		from=$((i * SYMBOLS / ROOMS)) to=$(((i + 1) * SYMBOLS / ROOMS))
+		rooms+=("market$((i + 1))")
+		roomsyms+=("$(IFS=,; echo "${all[*]:from:to-from}")")
+	done
+fi
+markets=""
+for i in "${!rooms[@]}"; do
+	markets+="${markets:+;}${rooms[i]}=${roomsyms[i]}"
+done
 "$OUT/bin/tickroomd" -listen "$ADDR" -debug-listen "$DEBUG_ADDR" -publish-key dev \
-	-markets "market=$syms" >"$base.server.log" 2>&1 &
+	-markets "$markets" >"$base.server.log" 2>&1 &
 server=$!
 pids+=("$server")
 for _ in $(seq 50); do # up to 5 s for the listener
@@ -75,15 +105,37 @@ curl -fsS "http://$ADDR/healthz" >/dev/null || {
 # The feed starts once the members are connecting (the ramp takes
 # MEMBERS/RAMP seconds) and runs past the end of the window. A subshell that
 # sleeps and then execs tickfeed keeps one pid, which tickbench samples.
-ramp_s=$(((MEMBERS + RAMP - 1) / RAMP))
+ramp_s=$(((MEMBERS + SYMBOL_SUBS + RAMP - 1) / RAMP))
 feed_s=$((ramp_s + $(secs "$WARMUP") + $(secs "$DURATION") + 8))
-(
-	sleep 1
-	exec "$OUT/bin/tickfeed" -url "http://$ADDR" -key dev -room market -symbols "$SYMBOLS" \
-		-rate "$RATE" -duration "${feed_s}s"
-) >"$base.feed.log" 2>&1 &
-feed=$!
-pids+=("$feed")
+feeds=() feedlogs=()
+if ((ROOMS == 1)); then
+	(
+		sleep 1
+		exec "$OUT/bin/tickfeed" -url "http://$ADDR" -key dev -room market -symbols "$SYMBOLS" \
+			-rate "$RATE" -duration "${feed_s}s"
+	) >"$base.feed.log" 2>&1 &
+	feeds+=("$!") feedlogs+=("$base.feed.log")
+else
+	for i in "${!rooms[@]}"; do
+		(
+			sleep 1
+			exec "$OUT/bin/tickfeed" -url "http://$ADDR" -key dev -room "${rooms[i]}" \
+				-symbol-list "${roomsyms[i]}" -rate $((RATE / ROOMS)) -duration "${feed_s}s"
+		) >"$base.feed-${rooms[i]}.log" 2>&1 &
+		feeds+=("$!") feedlogs+=("$base.feed-${rooms[i]}.log")
+	done
+fi
+feed=${feeds[0]}
+pids+=("${feeds[@]}")
+
+# What the members join, and the symbol subscribers (none by default).
+bench_args=(-room market)
+if ((ROOMS > 1)); then
+	bench_args=(-rooms "$(IFS=,; echo "${rooms[*]}")")
+fi
+if ((SYMBOL_SUBS > 0)); then
+	bench_args+=(-symbol-subs "$SYMBOL_SUBS" -symbols-per-sub "$SYMBOLS_PER_SUB" -symbol-list "$syms")
+fi
 
 if [[ -n ${PROFILE:-} ]]; then
 	# A 10 s CPU profile from the middle of the window.
@@ -95,19 +147,23 @@ if [[ -n ${PROFILE:-} ]]; then
 	pids+=("$!")
 fi
 
-timeout $((feed_s + 60)) "$OUT/bin/tickbench" ticker -url "ws://$ADDR/ws" -room market \
+timeout $((feed_s + 60)) "$OUT/bin/tickbench" ticker -url "ws://$ADDR/ws" "${bench_args[@]}" \
 	-members "$MEMBERS" -sample "$SAMPLE" -ramp "$RAMP" -warmup "$WARMUP" -duration "$DURATION" \
 	-pid "$server" -feed-pid "$feed" -out "$base.json" -plot "$base.svg" "$@" \
 	2> >(tee "$base.progress.log" >&2) | tee "$base.txt"
 
-# Let the feed finish and print its summary (it stops by itself).
-for _ in $(seq 150); do
-	kill -0 "$feed" 2>/dev/null || break
-	sleep 0.1
+# Let the feeds finish and print their summaries (they stop by themselves).
+for f in "${feeds[@]}"; do
+	for _ in $(seq 150); do
+		kill -0 "$f" 2>/dev/null || break
+		sleep 0.1
+	done
 done
-echo
-echo "feed summary:"
-grep -E '^(sent|accepted|POST latency|rejected|failed)' "$base.feed.log" || tail -5 "$base.feed.log"
+for log in "${feedlogs[@]}"; do
+	echo
+	echo "feed summary${feedlogs[1]:+ (${log##*/})}:"
+	grep -E '^(sent|accepted|POST latency|rejected|failed)' "$log" || tail -5 "$log"
+done
 # The server warns at start that it runs without a database; anything else is news.
 if grep -iE 'level=(WARN|ERROR)|panic' "$base.server.log" | grep -qv 'NO DATABASE CONFIGURED'; then
 	echo

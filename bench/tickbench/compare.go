@@ -15,7 +15,7 @@ import (
 // rates, latencies, counts and the processes' CPU and memory. Settings,
 // host, window, timeline and targets are what a run was, not what it
 // measured.
-var compareSections = []string{"rates", "latency", "delivery", "connect", "join", "totals", "server", "feed", "bench", "machine"}
+var compareSections = []string{"rates", "latency", "delivery", "connect", "join", "totals", "server", "feed", "bench", "machine", "symbols", "symbol_latency", "subscribe"}
 
 // compareSkip are measured fields that are not worth a ratio.
 var compareSkip = []string{"pid", "samples", "hdr", "negative", "clamped"}

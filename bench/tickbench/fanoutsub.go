@@ -18,14 +18,6 @@ type fanoutSub struct {
 	seq  seqTracker     // owned by the subscriber's goroutine until it ends
 }
 
-// Latencies are recorded in batches, so that a thousand subscribers do
-// not take the recorder's lock once per message each: a batch is recorded
-// when it holds latBatch values or its first is latBatchAge old.
-const (
-	latBatch    = 64
-	latBatchAge = 50 * time.Millisecond
-)
-
 // stompSession is where a connection is in the STOMP exchange.
 type stompSession int
 
@@ -57,9 +49,9 @@ func (b *fanoutRun) runSub(ctx context.Context, m *fanoutSub, release func()) {
 		return
 	}
 	receipt := "sub-" + strconv.Itoa(m.id)
-	r := subReader{run: b, m: m}
+	r := subReader{run: b, m: m, lat: latencyBatch{to: b.latency}}
 	state := awaitConnected
-	defer r.flush()
+	defer r.lat.flush()
 	for {
 		msg, err := ws.next()
 		if err != nil {
@@ -126,12 +118,11 @@ func (b *fanoutRun) connectFrame() []byte {
 // subReader reads one subscriber's messages. Its buffers are reused from
 // message to message: a delivery allocates nothing.
 type subReader struct {
-	run      *fanoutRun
-	m        *fanoutSub
-	plain    []byte  // a decompressed message
-	lat      []int64 // latencies (µs) not yet recorded
-	latSince time.Time
-	seqSum   uint64 // lost + out of order + duplicates + too late, as last published
+	run    *fanoutRun
+	m      *fanoutSub
+	plain  []byte // a decompressed message
+	lat    latencyBatch
+	seqSum uint64 // lost + out of order + duplicates + too late, as last published
 }
 
 // handle reads one WebSocket message received at now: it records every
@@ -153,20 +144,6 @@ func (r *subReader) deliver(f *stompFrame, now time.Time) error {
 		r.seqSum = sum
 		r.m.c.storeSeq(s)
 	}
-	if len(r.lat) == 0 {
-		r.latSince = now
-	}
-	r.lat = append(r.lat, now.UnixMicro()-t)
-	if len(r.lat) >= latBatch || now.Sub(r.latSince) >= latBatchAge {
-		r.flush()
-	}
+	r.lat.add(now.UnixMicro()-t, now)
 	return nil
-}
-
-// flush records the batched latencies.
-func (r *subReader) flush() {
-	if len(r.lat) > 0 {
-		r.run.latency.record(r.lat...)
-		r.lat = r.lat[:0]
-	}
 }

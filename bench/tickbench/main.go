@@ -3,7 +3,7 @@
 // would, and reports what the members saw (rates, latency, lost messages)
 // beside the CPU and memory of the server, the feed and itself.
 //
-//	tickbench ticker [flags]      members in one market room; see below
+//	tickbench ticker [flags]      members in market rooms, symbol subscribers; see below
 //	tickbench fanout [flags]      one STOMP topic, one publisher, N subscribers; see below
 //	tickbench arena [flags]       arena rooms: players sending inputs, spectators (arena.go)
 //	tickbench connect [flags]     a connection storm: connects/s, connections held, memory per connection (connect.go)
@@ -18,7 +18,10 @@
 // stderr; at the end a table on stdout, a JSON result (-out) and an SVG
 // plot (-plot). Every run stops by itself, at the latest after ramp +
 // warmup + duration + 30 s. bench/ticker.sh runs server, feed and bench
-// together.
+// together. -rooms spreads the members evenly over several rooms;
+// -symbol-subs adds connections that each subscribe to -symbols-per-sub
+// symbol topics and measure their messages, per-topic seq gaps, bytes and
+// symbol latency (quote ts → receipt); see symbolsub.go.
 //
 // What is measured, and how:
 //   - Every member reads each message's header (type, seq, sentUs, number
@@ -85,7 +88,7 @@ func main() {
 }
 
 const usage = `usage:
-  tickbench ticker [flags]      members in one market room (tickbench ticker -h for flags)
+  tickbench ticker [flags]      members in market rooms, symbol subscribers (tickbench ticker -h for flags)
   tickbench fanout [flags]      one STOMP topic, one publisher, N subscribers (tickbench fanout -h)
   tickbench arena [flags]       arena rooms: players sending inputs, spectators (tickbench arena -h)
   tickbench connect [flags]     a connection storm: connects/s, connections held (tickbench connect -h)

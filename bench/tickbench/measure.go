@@ -150,6 +150,30 @@ type counters struct {
 	// Sent counts the messages the bench itself published (fanout's
 	// publisher); 0, and left out, in scenarios fed from elsewhere.
 	Sent uint64 `json:"sent,omitempty"`
+	// Topic* count the ticker's symbol subscribers (-symbol-subs): their
+	// TopicMessages, the bytes of every message they received, and the
+	// per-topic seq checks. 0, and left out, without them.
+	TopicMessages     uint64 `json:"topic_messages,omitempty"`
+	TopicWireBytes    uint64 `json:"topic_wire_bytes,omitempty"`
+	TopicPayloadBytes uint64 `json:"topic_payload_bytes,omitempty"`
+	TopicLost         uint64 `json:"topic_lost,omitempty"`
+	TopicOutOfOrder   uint64 `json:"topic_out_of_order,omitempty"`
+	TopicDuplicates   uint64 `json:"topic_duplicates,omitempty"`
+	TopicTooLate      uint64 `json:"topic_too_late,omitempty"`
+}
+
+// addTopics adds a symbol subscriber's tallies (kept in a memberCounters,
+// Updates counting its TopicMessages) to the Topic fields; its unreadable
+// messages count with everyone's.
+func (c *counters) addTopics(o counters) {
+	c.TopicMessages += o.Updates
+	c.TopicWireBytes += o.WireBytes
+	c.TopicPayloadBytes += o.PayloadBytes
+	c.TopicLost += o.Lost
+	c.TopicOutOfOrder += o.OutOfOrder
+	c.TopicDuplicates += o.Duplicates
+	c.TopicTooLate += o.TooLate
+	c.BadMessages += o.BadMessages
 }
 
 func (c *counters) add(o counters) {
@@ -167,6 +191,10 @@ func (c *counters) add(o counters) {
 	c.Resynced += o.Resynced
 	c.BadMessages += o.BadMessages
 	c.Sent += o.Sent
+	c.addTopics(counters{
+		Updates: o.TopicMessages, WireBytes: o.TopicWireBytes, PayloadBytes: o.TopicPayloadBytes,
+		Lost: o.TopicLost, OutOfOrder: o.TopicOutOfOrder, Duplicates: o.TopicDuplicates, TooLate: o.TopicTooLate,
+	})
 }
 
 func (c counters) sub(o counters) counters {
@@ -176,6 +204,10 @@ func (c counters) sub(o counters) counters {
 		Lost: c.Lost - o.Lost, OutOfOrder: c.OutOfOrder - o.OutOfOrder, Duplicates: c.Duplicates - o.Duplicates,
 		TooLate: c.TooLate - o.TooLate, Resyncs: c.Resyncs - o.Resyncs, Resynced: c.Resynced - o.Resynced,
 		BadMessages: c.BadMessages - o.BadMessages, Sent: c.Sent - o.Sent,
+		TopicMessages: c.TopicMessages - o.TopicMessages, TopicWireBytes: c.TopicWireBytes - o.TopicWireBytes,
+		TopicPayloadBytes: c.TopicPayloadBytes - o.TopicPayloadBytes, TopicLost: c.TopicLost - o.TopicLost,
+		TopicOutOfOrder: c.TopicOutOfOrder - o.TopicOutOfOrder, TopicDuplicates: c.TopicDuplicates - o.TopicDuplicates,
+		TopicTooLate: c.TopicTooLate - o.TopicTooLate,
 	}
 }
 

@@ -122,7 +122,7 @@ func TestMeasurementSyntheticStream(t *testing.T) {
 			run := &tickerRun{cfg: tickerConfig{Room: "market"}, quotes: newRecorder(), deliver: newRecorder(), cache: newFrameCache()}
 			run.quotes.setWindow(true)
 			run.deliver.setWindow(true)
-			m := &tickerMember{sampled: sampled}
+			m := &tickerMember{room: "market", sampled: sampled}
 			r := memberReader{run: run, m: m}
 			feed := func(payload []byte, at time.Time) schema.MsgType {
 				t.Helper()

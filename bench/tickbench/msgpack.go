@@ -296,21 +296,56 @@ func appendQuoteTs(dst []int64, msg []byte, body int) ([]int64, error) {
 	r := mpReader{b: msg, i: body}
 	n := r.arrayLen()
 	for k := 0; k < n && r.err == nil; k++ {
-		fields := r.arrayLen()
-		if fields < quoteFields {
-			return dst, errMsgpack
+		ts := r.quoteTs()
+		if r.err == nil {
+			dst = append(dst, ts)
 		}
-		if len(r.str()) == 0 && r.err == nil {
-			return dst, errMsgpack // a quote without a symbol
-		}
-		for f := 1; f < quoteFields-1; f++ {
-			r.skip()
-		}
-		ts := r.int()
-		for f := quoteFields; f < fields; f++ {
-			r.skip() // fields a newer server may append
-		}
-		dst = append(dst, ts)
 	}
 	return dst, r.err
+}
+
+// quoteTs reads one Quote and returns its ts.
+func (r *mpReader) quoteTs() int64 {
+	fields := r.arrayLen()
+	if fields < quoteFields {
+		r.fail()
+		return 0
+	}
+	if len(r.str()) == 0 && r.err == nil {
+		r.fail() // a quote without a symbol
+		return 0
+	}
+	for f := 1; f < quoteFields-1; f++ {
+		r.skip()
+	}
+	ts := r.int()
+	for f := quoteFields; f < fields; f++ {
+		r.skip() // fields a newer server may append
+	}
+	return ts
+}
+
+// topicHead is what a symbol subscriber reads of a TopicMessage: the
+// topic (aliasing the message), the topic's seq, and the feed ts of the
+// Quote it carries.
+type topicHead struct {
+	topic []byte
+	seq   uint64
+	ts    int64
+}
+
+// readTopicMessage reads a TopicMessage [24, topic, seq, sentUs, quote]
+// whose body is a ticker's Quote, without allocating.
+func readTopicMessage(b []byte) (topicHead, error) {
+	r := mpReader{b: b}
+	var h topicHead
+	n := r.arrayLen()
+	if t := r.uint(); r.err != nil || n < 5 || t != uint64(schema.TypeTopicMessage) {
+		return h, errMsgpack
+	}
+	h.topic = r.str()
+	h.seq = r.uint()
+	r.int() // sentUs
+	h.ts = r.quoteTs()
+	return h, r.err
 }

@@ -33,13 +33,22 @@ type tickerResult struct {
 	Delivery latencySummary `json:"delivery"`
 	Connect  latencySummary `json:"connect"` // TCP connect + WebSocket upgrade
 	Join     latencySummary `json:"join"`    // Join sent → Joined received
-	Totals   counters       `json:"totals"`  // whole-run counts: messages, bytes, seq checks
-	Server   *procSummary   `json:"server,omitempty"`
-	Feed     *procSummary   `json:"feed,omitempty"`
-	Bench    procSummary    `json:"bench"`
-	Machine  machineSummary `json:"machine"`
-	Targets  targetInfo     `json:"targets"`
-	Errors   []errorCount   `json:"errors,omitempty"`
+	// PerRoom counts each room's members and what they received over the
+	// whole run; set when members were spread over several rooms.
+	PerRoom []roomStat `json:"per_room,omitempty"`
+	// Symbols, SymbolLatency (feed ts → receipt, per TopicMessage but a
+	// topic's first) and Subscribe (first Subscribe sent → last
+	// Subscribed received) are the symbol subscribers'; see symbolsub.go.
+	Symbols       *symbolInfo     `json:"symbols,omitempty"`
+	SymbolLatency *latencySummary `json:"symbol_latency,omitempty"`
+	Subscribe     *latencySummary `json:"subscribe,omitempty"`
+	Totals        counters        `json:"totals"` // whole-run counts: messages, bytes, seq checks
+	Server        *procSummary    `json:"server,omitempty"`
+	Feed          *procSummary    `json:"feed,omitempty"`
+	Bench         procSummary     `json:"bench"`
+	Machine       machineSummary  `json:"machine"`
+	Targets       targetInfo      `json:"targets"`
+	Errors        []errorCount    `json:"errors,omitempty"`
 	// ErrorsTotal counts every error, Errors only the first few kinds.
 	ErrorsTotal int      `json:"errors_total"`
 	Aborted     string   `json:"aborted,omitempty"`
@@ -47,17 +56,59 @@ type tickerResult struct {
 }
 
 type tickerSettings struct {
-	URL      string `json:"url"`
-	Room     string `json:"room"`
-	Members  int    `json:"members"`
-	Sample   int    `json:"sample"`
-	Deflate  bool   `json:"deflate"`
-	Ramp     int    `json:"ramp_per_s"`
-	Warmup   string `json:"warmup"`
-	Duration string `json:"duration"`
-	Tick     string `json:"tick"`
-	PID      int    `json:"pid,omitempty"`
-	FeedPID  int    `json:"feed_pid,omitempty"`
+	URL      string   `json:"url"`
+	Room     string   `json:"room"`
+	Rooms    []string `json:"rooms,omitempty"` // -rooms: members spread over these, Room unused
+	Members  int      `json:"members"`
+	Sample   int      `json:"sample"`
+	Deflate  bool     `json:"deflate"`
+	Ramp     int      `json:"ramp_per_s"`
+	Warmup   string   `json:"warmup"`
+	Duration string   `json:"duration"`
+	Tick     string   `json:"tick"`
+	PID      int      `json:"pid,omitempty"`
+	FeedPID  int      `json:"feed_pid,omitempty"`
+	// Symbol subscribers (-symbol-subs): how many, the topics each
+	// follows, and the length of the list their symbols come from.
+	SymbolSubs    int `json:"symbol_subs,omitempty"`
+	SymbolsPerSub int `json:"symbols_per_sub,omitempty"`
+	SymbolList    int `json:"symbol_list_len,omitempty"`
+}
+
+// roomStat is one room's share of a run spread over several rooms.
+type roomStat struct {
+	Room    string `json:"room"`
+	Members int    `json:"members"`
+	Joined  int    `json:"joined"`
+	Updates uint64 `json:"updates"`
+	Quotes  uint64 `json:"quotes"`
+	Lost    uint64 `json:"lost"`
+}
+
+// perRoom sums the members' counts room by room, in the order of the
+// rooms; nil for a run in one room.
+func (b *tickerRun) perRoom() []roomStat {
+	rooms := b.cfg.roomList()
+	if len(rooms) < 2 {
+		return nil
+	}
+	stats := make([]roomStat, len(rooms))
+	at := make(map[string]int, len(rooms))
+	for i, r := range rooms {
+		stats[i].Room, at[r] = r, i
+	}
+	for _, m := range b.members {
+		st := &stats[at[m.room]]
+		c := m.c.load()
+		st.Members++
+		if m.joined.Load() {
+			st.Joined++
+		}
+		st.Updates += c.Updates
+		st.Quotes += c.Quotes
+		st.Lost += c.Lost
+	}
+	return stats
 }
 
 type hostInfo struct {
@@ -146,7 +197,7 @@ func (b *tickerRun) result(tl *timeline) *tickerResult {
 		Config: tickerSettings{
 			URL: cfg.URL, Room: cfg.Room, Members: cfg.Members, Sample: cfg.Sample, Deflate: cfg.Deflate,
 			Ramp: cfg.Ramp, Warmup: cfg.Warmup.String(), Duration: cfg.Duration.String(), Tick: cfg.Tick.String(),
-			PID: cfg.PID, FeedPID: cfg.FeedPID,
+			PID: cfg.PID, FeedPID: cfg.FeedPID, Rooms: cfg.Rooms,
 		},
 		Host: host(),
 		Members: memberInfo{
@@ -158,6 +209,7 @@ func (b *tickerRun) result(tl *timeline) *tickerResult {
 		Connect:  b.connect.windowSummary(),
 		Join:     b.join.windowSummary(),
 		Totals:   b.totals(),
+		PerRoom:  b.perRoom(),
 		Bench:    summarizeProc(os.Getpid(), tl.bench),
 		Machine:  summarizeMachine(tl.host),
 		Aborted:  tl.aborted,
@@ -168,11 +220,17 @@ func (b *tickerRun) result(tl *timeline) *tickerResult {
 			res.Members.Sampled++
 		}
 	}
+	if cfg.SymbolSubs > 0 {
+		res.Config.SymbolSubs, res.Config.SymbolsPerSub, res.Config.SymbolList = cfg.SymbolSubs, cfg.SymbolsPerSub, len(cfg.SymbolList)
+	}
 	res.Connect.HDR, res.Join.HDR = "", ""
+	var window counters
+	var secs float64
 	if !tl.windowStart.IsZero() && tl.windowEnd.After(tl.windowStart) {
-		secs := tl.windowEnd.Sub(tl.windowStart).Seconds()
+		secs = tl.windowEnd.Sub(tl.windowStart).Seconds()
 		res.Window = windowInfo{StartS: tl.windowStart.Sub(b.start).Seconds(), EndS: tl.windowEnd.Sub(b.start).Seconds(), Seconds: secs}
 		d := tl.end.sub(tl.base)
+		window = d
 		res.Rates = rateInfo{
 			UpdatesPerS:      float64(d.Updates) / secs,
 			MessagesPerS:     float64(d.Messages) / secs,
@@ -187,6 +245,7 @@ func (b *tickerRun) result(tl *timeline) *tickerResult {
 			res.Rates.QuotesPerUpdate = float64(d.Quotes) / float64(d.Updates)
 		}
 	}
+	b.symbolResult(res, window, secs)
 	if cfg.PID > 0 {
 		s := summarizeProc(cfg.PID, tl.server)
 		res.Server = &s
@@ -270,8 +329,8 @@ func (r *tickerResult) printTable(w io.Writer) {
 	if c.Deflate {
 		deflate = fmt.Sprintf("offered, negotiated by %d", r.Members.Deflate)
 	}
-	fmt.Fprintf(w, "\ntickbench ticker  %s  room %q  %d members (%d sampled)  deflate %s\n",
-		r.Started.Format(time.RFC3339), c.Room, c.Members, r.Members.Sampled, deflate)
+	fmt.Fprintf(w, "\ntickbench ticker  %s  %s  %d members (%d sampled)  deflate %s\n",
+		r.Started.Format(time.RFC3339), c.roomsLabel(), c.Members, r.Members.Sampled, deflate)
 	tb := newResultTable(w, r.Window, c.Warmup, r.Aborted)
 	row := tb.row
 	row("")
@@ -281,6 +340,10 @@ func (r *tickerResult) printTable(w io.Writer) {
 		si(rt.UpdatesPerS), si(rt.QuotesPerS), rt.UpdatesPerMember, rt.QuotesPerUpdate, si(rt.MemberEventsPerS)))
 	row("bytes/member", fmt.Sprintf("%s/s on the wire (WebSocket frames as received), %s/s payload after decompression",
 		bytesSI(rt.WirePerMember), bytesSI(rt.PayloadPerMember)))
+	for _, st := range r.PerRoom {
+		row("room "+st.Room, fmt.Sprintf("%d of %d members joined; whole run: %d updates, %d quotes, lost %d", st.Joined, st.Members, st.Updates, st.Quotes, st.Lost))
+	}
+	r.printSymbols(tb)
 	row("")
 	tb.latencyHeader()
 	lat := tb.latency
@@ -288,6 +351,10 @@ func (r *tickerResult) printTable(w io.Writer) {
 	lat("delivery (server sentUs → receipt, per update)", r.Delivery)
 	lat("connect (TCP + upgrade)", r.Connect)
 	lat("join (Join → Joined)", r.Join)
+	if r.SymbolLatency != nil {
+		lat("symbol latency (feed ts → receipt, per TopicMessage)", *r.SymbolLatency)
+		lat(fmt.Sprintf("subscribe (%d Subscribes → last Subscribed)", r.Config.SymbolsPerSub), *r.Subscribe)
+	}
 	row("")
 	s := r.Totals
 	row("seq (whole run)", fmt.Sprintf("lost %d, out of order %d, duplicates %d, too late %d, resyncs %d (skipping %d), unreadable %d",
@@ -313,6 +380,14 @@ func (r *tickerResult) printTable(w io.Writer) {
 	row("target", fmt.Sprintf("p99 latency < %.0f ms: %s %s; server CPU < %.0f%% of one core: %s",
 		t.P99LimitMs, ms(r.Latency.P99), passFail(t.LatencyOK), t.CPULimit, cpu))
 	tb.end(r.ErrorsTotal, r.Errors)
+}
+
+// roomsLabel names the run's room or rooms.
+func (c tickerSettings) roomsLabel() string {
+	if len(c.Rooms) == 0 {
+		return fmt.Sprintf("room %q", c.Room)
+	}
+	return fmt.Sprintf("%d rooms %s", len(c.Rooms), strings.Join(c.Rooms, ","))
 }
 
 func passFail(ok bool) string {

@@ -82,12 +82,28 @@ func tickerSVG(r *tickerResult) string {
 			latLine("p50", "#1f77b4", false, func(s second) float64 { return s.Latency.P50 }),
 			target,
 		}}
+	if r.Symbols != nil {
+		symLat := func(s second) rowLat {
+			if s.SymbolLatency == nil {
+				return rowLat{}
+			}
+			return *s.SymbolLatency
+		}
+		lat.title = "Latency, feed ts → receipt, per second (sampled members, every quote; symbol subscribers, every message)"
+		lat.lines = append(lat.lines,
+			latencySeries(tl, "symbol p99", "#e377c2", true, symLat, func(s second) float64 { return s.SymbolLatency.P99 }),
+			latencySeries(tl, "symbol p50", "#17becf", true, symLat, func(s second) float64 { return s.SymbolLatency.P50 }))
+	}
 	ux, uy := col(func(s second) float64 { return s.UpdatesPerS })
 	mx, my := col(func(s second) float64 { return s.MessagesPerS })
 	thr := panel{title: "Messages delivered per second, all members together (msg/s)", unit: "msg/s", lines: []series{
 		{name: "all messages (clipped)", color: "#7f7f7f", dashed: true, noScale: true, x: mx, y: my},
 		{name: "updates", color: "#2ca02c", x: ux, y: uy},
 	}}
+	if r.Symbols != nil {
+		sx, sy := col(func(s second) float64 { return s.TopicMessagesPerS })
+		thr.lines = append(thr.lines, series{name: "topic messages", color: "#e377c2", x: sx, y: sy})
+	}
 	cpu := panel{title: "CPU, % of one core", unit: "%", ymax: max(r.Targets.CPULimit*1.2, 10), lines: cpuLines(tl, true)}
 	if r.Server != nil {
 		cpu.lines = append(cpu.lines, series{name: fmt.Sprintf("target %.0f%%", r.Targets.CPULimit), color: "#d62728", dashed: true, x: tx, y: constant(len(tx), r.Targets.CPULimit)})
@@ -97,9 +113,19 @@ func tickerSVG(r *tickerResult) string {
 	if r.Config.Deflate {
 		deflate = "on"
 	}
-	title := fmt.Sprintf("tickbench ticker: %d members, room %s, deflate %s, %s", r.Config.Members, r.Config.Room, deflate, r.Started.Format("2006-01-02 15:04 MST"))
+	where := r.Config.roomsLabel()
+	if n := len(r.Config.Rooms); n > 0 {
+		where = fmt.Sprintf("%d rooms", n) // their names are in the table
+	}
+	if s := r.Symbols; s != nil {
+		where += fmt.Sprintf(", %d symbol subs × %d", s.Wanted, s.SymbolsPerSub)
+	}
+	title := fmt.Sprintf("tickbench ticker: %d members, %s, deflate %s, %s", r.Config.Members, where, deflate, r.Started.Format("2006-01-02 15:04 MST"))
 	sub := fmt.Sprintf("window (shaded) %.0f s: latency p50 %s p99 %s max %s; %s updates/s, %s quotes/s delivered; lost %d",
 		r.Window.Seconds, ms(r.Latency.P50), ms(r.Latency.P99), ms(r.Latency.Max), si(r.Rates.UpdatesPerS), si(r.Rates.QuotesPerS), r.Totals.Lost)
+	if r.Symbols != nil && r.SymbolLatency != nil {
+		sub += fmt.Sprintf("; symbols p99 %s", ms(r.SymbolLatency.P99))
+	}
 	if r.Server != nil {
 		sub += fmt.Sprintf("; server CPU mean %.0f%%", r.Server.CPUMean)
 	}

@@ -77,7 +77,7 @@ func TestSubscriberSyntheticStream(t *testing.T) {
 		run.latency.setWindow(true)
 		m := &fanoutSub{}
 		m.seq.start(0)
-		r := subReader{run: run, m: m}
+		r := subReader{run: run, m: m, lat: latencyBatch{to: run.latency}}
 		padding := fanoutPadding(200, 1)
 		t0 := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
 		feed := func(seq uint64, delay time.Duration) {
@@ -110,7 +110,7 @@ func TestSubscriberSyntheticStream(t *testing.T) {
 		}
 		feed(999, time.Millisecond)
 		feed(10, 2*time.Millisecond)
-		r.flush()
+		r.lat.flush()
 		m.seq.finish()
 		m.c.storeSeq(&m.seq)
 

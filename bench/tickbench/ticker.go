@@ -11,12 +11,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tickroom/tickroom/rooms/market/sim"
 	"github.com/tickroom/tickroom/schema"
 )
 
-// The ticker scenario: members join one market room as spectators and
-// receive its updates while a feed (tickfeed, started separately) publishes
-// into it. Every member reads each message's header (type, seq, sentUs and
+// The ticker scenario: members join one market room, or several spread
+// evenly (-rooms), as spectators and receive its updates while a feed
+// (tickfeed, started separately) publishes into it; symbol subscribers
+// (-symbol-subs, symbolsub.go) follow a few symbols' streams besides. Every member reads each message's header (type, seq, sentUs and
 // the number of quotes) to count messages and bytes and to check that its
 // seqs are gap-free; -sample of them also read every quote's ts, the feed
 // time of the newest item applied to that symbol, and record
@@ -26,6 +28,7 @@ import (
 type tickerConfig struct {
 	URL      string
 	Room     string
+	Rooms    []string // the rooms members are spread over; nil: Room
 	Members  int
 	Sample   int
 	Deflate  bool
@@ -39,6 +42,11 @@ type tickerConfig struct {
 	Tick     time.Duration // the room's tick interval, for the latency target
 	MaxCPU   float64       // the server's CPU target, % of one core
 	Quiet    bool          // no progress lines
+	// SymbolSubs connections each subscribe to SymbolsPerSub symbol
+	// topics, taken round-robin from SymbolList.
+	SymbolSubs    int
+	SymbolsPerSub int
+	SymbolList    []string // nil: sim.DefaultSymbols(defaultSymbols)
 
 	interval time.Duration // reporting interval; 1 s (tests may shorten it)
 }
@@ -51,6 +59,8 @@ const (
 	maxConnecting  = 256              // connection attempts in flight at once
 	stopGrace      = 5 * time.Second  // for members to notice their sockets closed
 	capSlack       = 30 * time.Second // hard cap: ramp + warmup + duration + this
+	maxRooms       = 1000
+	defaultSymbols = 500 // the symbols bench/ticker.sh gives its market room
 )
 
 func parseTickerFlags(args []string, errOut io.Writer) (tickerConfig, error) {
@@ -59,6 +69,10 @@ func parseTickerFlags(args []string, errOut io.Writer) (tickerConfig, error) {
 	var c tickerConfig
 	fs.StringVar(&c.URL, "url", "ws://127.0.0.1:8080/ws", "server's WebSocket endpoint")
 	fs.StringVar(&c.Room, "room", "market", "market room to join")
+	rooms := fs.String("rooms", "", "market rooms, comma-separated, to spread the members over evenly (overrides -room)")
+	fs.IntVar(&c.SymbolSubs, "symbol-subs", 0, "symbol subscribers: connections that subscribe to symbol topics (/topic/ticker/SYM), in no room")
+	fs.IntVar(&c.SymbolsPerSub, "symbols-per-sub", 10, "symbol topics each symbol subscriber follows")
+	symbols := fs.String("symbol-list", "", fmt.Sprintf("symbols for the subscribers, comma-separated, taken round-robin (default the %d of sim.DefaultSymbols)", defaultSymbols))
 	fs.IntVar(&c.Members, "members", 1000, "members (connections) to join the room")
 	fs.IntVar(&c.Sample, "sample", 50, "members that read every quote and measure its latency (spread evenly)")
 	fs.BoolVar(&c.Deflate, "deflate", false, "offer permessage-deflate")
@@ -75,6 +89,7 @@ func parseTickerFlags(args []string, errOut io.Writer) (tickerConfig, error) {
 	if err := parseRunFlags(fs, args, "ticker", &c.Out, &c.Plot); err != nil {
 		return c, err
 	}
+	c.Rooms, c.SymbolList = splitList(*rooms), splitList(*symbols)
 	c.interval = time.Second
 	return c, c.check()
 }
@@ -91,12 +106,29 @@ func (c *tickerConfig) check() error {
 		return fmt.Errorf("-duration %v: want 1s..24h", c.Duration)
 	case c.Warmup < 0 || c.Warmup > time.Hour:
 		return fmt.Errorf("-warmup %v: want 0..1h", c.Warmup)
-	case c.Room == "":
+	case c.Room == "" && len(c.Rooms) == 0:
 		return errors.New("-room is empty")
+	case len(c.Rooms) > maxRooms:
+		return fmt.Errorf("-rooms: %d rooms, want at most %d", len(c.Rooms), maxRooms)
+	case c.SymbolSubs < 0 || c.SymbolSubs > maxMembers:
+		return fmt.Errorf("-symbol-subs %d: want 0..%d", c.SymbolSubs, maxMembers)
+	case c.SymbolSubs > 0 && (c.SymbolsPerSub < 1 || c.SymbolsPerSub > maxTopicsPerSub):
+		return fmt.Errorf("-symbols-per-sub %d: want 1..%d", c.SymbolsPerSub, maxTopicsPerSub)
 	case !strings.HasPrefix(c.URL, "ws://") && !strings.HasPrefix(c.URL, "wss://"):
 		return fmt.Errorf("-url %q: want ws:// or wss://", c.URL)
 	case c.Tick <= 0:
 		return fmt.Errorf("-tick %v: want > 0", c.Tick)
+	}
+	for _, r := range c.Rooms {
+		if r == "" {
+			return errors.New("-rooms: an empty room name")
+		}
+	}
+	if c.SymbolSubs > 0 && c.SymbolList == nil {
+		c.SymbolList = sim.DefaultSymbols(defaultSymbols)
+	}
+	if c.SymbolSubs > 0 && c.SymbolsPerSub > len(c.SymbolList) {
+		return fmt.Errorf("-symbols-per-sub %d: more than the %d symbols of the list", c.SymbolsPerSub, len(c.SymbolList))
 	}
 	c.Sample = min(c.Sample, c.Members)
 	if c.interval <= 0 {
@@ -107,7 +139,30 @@ func (c *tickerConfig) check() error {
 
 // rampTime is how long starting every connection takes.
 func (c *tickerConfig) rampTime() time.Duration {
-	return time.Duration(float64(c.Members) / float64(c.Ramp) * float64(time.Second))
+	return time.Duration(float64(c.connections()) / float64(c.Ramp) * float64(time.Second))
+}
+
+// connections is how many connections the run opens: members, then
+// symbol subscribers.
+func (c *tickerConfig) connections() int { return c.Members + c.SymbolSubs }
+
+// roomList is the rooms members are spread over.
+func (c *tickerConfig) roomList() []string {
+	if len(c.Rooms) > 0 {
+		return c.Rooms
+	}
+	return []string{c.Room}
+}
+
+// splitList splits a comma-separated flag; empty gives nil.
+func splitList(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // tickerRun is one run of the scenario.
@@ -117,7 +172,10 @@ type tickerRun struct {
 	stop  time.Time // the hard cap: every socket read ends by then
 
 	members []*tickerMember
+	subs    []*symbolSub
 	quotes  *recorder // feed ts → receipt, per quote, sampled members
+	symbol  *recorder // feed ts → receipt, per TopicMessage; nil without subscribers
+	subTime *recorder // first Subscribe sent → last Subscribed received
 	deliver *recorder // server sentUs → receipt, per update, all members
 	connect *recorder // dial + upgrade
 	join    *recorder // Join sent → Joined received
@@ -125,13 +183,16 @@ type tickerRun struct {
 	errs    errorLog
 
 	joined, failed, gone, negotiated atomic.Int64
-	settled                          chan struct{} // a token per member whose connection attempt ended
+	subscribed, subFailed, subGone   atomic.Int64  // symbol subscribers
+	settled                          chan struct{} // a token per connection whose attempt (or subscribing) ended
 }
 
 // tickerMember is one connection.
 type tickerMember struct {
 	id      int
+	room    string
 	sampled bool
+	joined  atomic.Bool // set once, by the member's goroutine
 	conn    connHolder
 	c       memberCounters
 	seq     seqTracker // owned by the member's goroutine
@@ -150,18 +211,25 @@ func runTicker(ctx context.Context, cfg tickerConfig, progress io.Writer) (*tick
 		cfg: cfg, start: time.Now(),
 		members: make([]*tickerMember, cfg.Members),
 		quotes:  newRecorder(), deliver: newRecorder(), connect: newRecorder(), join: newRecorder(),
+		subTime: newRecorder(),
 		cache:   newFrameCache(),
-		settled: make(chan struct{}, cfg.Members),
+		settled: make(chan struct{}, cfg.connections()),
 	}
 	b.stop = b.start.Add(hardCap)
-	b.connect.setWindow(true) // connect and join times are kept for the whole run
+	b.connect.setWindow(true) // connect, join and subscribe times are kept for the whole run
 	b.join.setWindow(true)
+	b.subTime.setWindow(true)
 	every := 0
 	if cfg.Sample > 0 {
 		every = cfg.Members / cfg.Sample
 	}
+	rooms := cfg.roomList()
 	for i := range b.members {
-		b.members[i] = &tickerMember{id: i, sampled: every > 0 && i%every == 0 && i/every < cfg.Sample}
+		b.members[i] = &tickerMember{id: i, room: rooms[i%len(rooms)], sampled: every > 0 && i%every == 0 && i/every < cfg.Sample}
+	}
+	if cfg.SymbolSubs > 0 {
+		b.symbol = newRecorder()
+		b.subs = newSymbolSubs(cfg.SymbolSubs, cfg.SymbolsPerSub, cfg.SymbolList)
 	}
 
 	var wg sync.WaitGroup
@@ -174,8 +242,8 @@ func runTicker(ctx context.Context, cfg tickerConfig, progress io.Writer) (*tick
 		start: b.start, interval: cfg.interval, warmup: cfg.Warmup, duration: cfg.Duration,
 		pid: cfg.PID, feedPID: cfg.FeedPID,
 	}, runTarget{
-		members: cfg.Members, settled: b.settled, totals: b.totals, connected: b.connected,
-		latency: b.quotes, delivery: b.deliver,
+		members: cfg.connections(), settled: b.settled, totals: b.totals, connected: b.connected,
+		latency: b.quotes, delivery: b.deliver, symbol: b.symbol,
 	}, progress)
 	tl := rep.run(ctx)
 
@@ -183,17 +251,24 @@ func runTicker(ctx context.Context, cfg tickerConfig, progress io.Writer) (*tick
 	// bounded, for the members to finish.
 	cancel()
 	<-connectDone
+	for _, s := range b.subs {
+		s.conn.close()
+	}
 	if !closeAll(b.members, func(m *tickerMember) *connHolder { return &m.conn }, &wg) {
 		b.errs.add("some members did not stop within " + stopGrace.String())
 	}
 	return b.result(tl), nil
 }
 
-// connectAll starts the members' connections at cfg.Ramp per second, at
-// most maxConnecting at a time.
+// connectAll starts the members' connections, then the symbol
+// subscribers', at cfg.Ramp per second, at most maxConnecting at a time.
 func (b *tickerRun) connectAll(ctx context.Context, wg *sync.WaitGroup) {
-	ramp(ctx, wg, b.start, len(b.members), b.cfg.Ramp, func(i int, release func()) {
-		b.runMember(ctx, b.members[i], release)
+	ramp(ctx, wg, b.start, len(b.members)+len(b.subs), b.cfg.Ramp, func(i int, release func()) {
+		if i < len(b.members) {
+			b.runMember(ctx, b.members[i], release)
+			return
+		}
+		b.runSymbolSub(ctx, b.subs[i-len(b.members)], release)
 	})
 }
 
@@ -212,7 +287,7 @@ func (b *tickerRun) runMember(ctx context.Context, m *tickerMember, release func
 		fail(err)
 		return
 	}
-	join, _ := schema.Marshal(&schema.Join{Req: 1, Room: b.cfg.Room, Role: schema.RoleSpectator})
+	join, _ := schema.Marshal(&schema.Join{Req: 1, Room: m.room, Role: schema.RoleSpectator})
 	t1 := time.Now()
 	_ = ws.nc.SetReadDeadline(t1.Add(connectTimeout))
 	if err := ws.write(opBinary, join); err != nil {
@@ -245,6 +320,7 @@ func (b *tickerRun) runMember(ctx context.Context, m *tickerMember, release func
 			joined = true
 			b.join.record(now.Sub(t1).Microseconds())
 			b.joined.Add(1)
+			m.joined.Store(true)
 			_ = ws.nc.SetReadDeadline(b.stop)
 			settle()
 		case typ == schema.TypeError && !joined:
@@ -315,8 +391,8 @@ func (r *memberReader) control(plain []byte) (schema.MsgType, error) {
 		return 0, err
 	}
 	if m, ok := msg.(*schema.Joined); ok {
-		if m.Room != r.run.cfg.Room {
-			return 0, fmt.Errorf("joined room %q, want %q", m.Room, r.run.cfg.Room)
+		if m.Room != r.m.room {
+			return 0, fmt.Errorf("joined room %q, want %q", m.Room, r.m.room)
 		}
 		r.m.seq.start(m.Seq)
 	}
@@ -326,17 +402,24 @@ func (r *memberReader) control(plain []byte) (schema.MsgType, error) {
 	return msg.Type(), nil
 }
 
-// totals sums the members' counters.
+// totals sums the members' counters, and the symbol subscribers' into
+// the Topic fields.
 func (b *tickerRun) totals() counters {
 	var t counters
 	for _, m := range b.members {
 		t.add(m.c.load())
 	}
+	for _, s := range b.subs {
+		t.addTopics(s.c.load())
+	}
 	return t
 }
 
-// connected is how many members are in the room now.
-func (b *tickerRun) connected() int64 { return b.joined.Load() - b.gone.Load() }
+// connected is how many members are in their rooms now, and symbol
+// subscribers subscribed.
+func (b *tickerRun) connected() int64 {
+	return b.joined.Load() - b.gone.Load() + b.subscribed.Load() - b.subGone.Load()
+}
 
 // runTickerCommand is `tickbench ticker [flags]`.
 func runTickerCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -351,8 +434,11 @@ func runTickerCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := finishRun(stdout, res, cfg.Out, cfg.Plot, tickerSVG(res)); err != nil {
 		return err
 	}
-	if res.Members.Joined == 0 {
+	if res.Members.Joined == 0 && cfg.Members > 0 {
 		return errors.New("no member joined the room")
+	}
+	if res.Symbols != nil && res.Symbols.Subscribed == 0 {
+		return errors.New("no symbol subscriber subscribed")
 	}
 	return nil
 }

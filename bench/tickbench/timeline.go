@@ -33,12 +33,16 @@ type second struct {
 	Resyncs      uint64  `json:"resyncs"`              // cumulative
 	Latency      rowLat  `json:"latency"`              // feed ts → receipt
 	Delivery     rowLat  `json:"delivery"`             // server sentUs → receipt
-	ServerCPU    float64 `json:"server_cpu_pct"`       // -1: not sampled
-	ServerRSS    float64 `json:"server_rss_mb"`
-	FeedCPU      float64 `json:"feed_cpu_pct"`
-	FeedRSS      float64 `json:"feed_rss_mb"`
-	BenchCPU     float64 `json:"bench_cpu_pct"`
-	BenchRSS     float64 `json:"bench_rss_mb"`
+	// TopicMessagesPerS and SymbolLatency (feed ts → receipt) are the
+	// ticker's symbol subscribers'; left out without them.
+	TopicMessagesPerS float64 `json:"topic_messages_per_s,omitempty"`
+	SymbolLatency     *rowLat `json:"symbol_latency,omitempty"`
+	ServerCPU         float64 `json:"server_cpu_pct"` // -1: not sampled
+	ServerRSS         float64 `json:"server_rss_mb"`
+	FeedCPU           float64 `json:"feed_cpu_pct"`
+	FeedRSS           float64 `json:"feed_rss_mb"`
+	BenchCPU          float64 `json:"bench_cpu_pct"`
+	BenchRSS          float64 `json:"bench_rss_mb"`
 	// HostCPU is the whole machine's busy time (100 per core), OtherCPU
 	// the part not used by server, feed and bench: other load competing
 	// with the run. StealCPU is time the hypervisor gave to other guests.
@@ -67,6 +71,7 @@ type runTarget struct {
 	connected func() int64
 	latency   *recorder
 	delivery  *recorder // nil: not measured
+	symbol    *recorder // the ticker's symbol subscribers; nil: none
 	// progress writes a row's progress line; nil: the ticker's line.
 	progress func(w io.Writer, row second, phase string)
 }
@@ -148,8 +153,7 @@ func (r *reporter) run(ctx context.Context) *timeline {
 			tl.aborted = "stopped at the hard time limit (or interrupted) during the " + phase + " phase"
 			if phase == phaseWindow {
 				tl.windowEnd, tl.end = time.Now(), r.t.totals()
-				r.t.latency.setWindow(false)
-				r.t.delivery.setWindow(false)
+				r.setWindow(false)
 			}
 			return tl
 		case <-r.t.settled:
@@ -169,8 +173,7 @@ func (r *reporter) run(ctx context.Context) *timeline {
 		case phase == phaseWarmup && !now.Before(windowAt):
 			phase = phaseWindow
 			tl.windowStart, tl.base = now, cur
-			r.t.latency.setWindow(true)
-			r.t.delivery.setWindow(true)
+			r.setWindow(true)
 		case phase == phaseWindow:
 			inWindow++
 			tl.server = append(tl.server, procSample{CPU: row.ServerCPU, RSS: int64(row.ServerRSS * (1 << 20))})
@@ -182,11 +185,17 @@ func (r *reporter) run(ctx context.Context) *timeline {
 		r.progress(row, phase)
 		if phase == phaseWindow && inWindow == windowTicks {
 			tl.windowEnd, tl.end = now, cur
-			r.t.latency.setWindow(false)
-			r.t.delivery.setWindow(false)
+			r.setWindow(false)
 			return tl
 		}
 	}
+}
+
+// setWindow starts or ends the measured window of every distribution.
+func (r *reporter) setWindow(on bool) {
+	r.t.latency.setWindow(on)
+	r.t.delivery.setWindow(on)
+	r.t.symbol.setWindow(on)
 }
 
 // row makes the timeline row of the interval (prevAt, now].
@@ -201,7 +210,7 @@ func (r *reporter) row(now, prevAt time.Time, cur, prev counters) second {
 			other = max(other-p, 0)
 		}
 	}
-	return second{
+	row := second{
 		T:            now.Sub(r.start).Seconds(),
 		Members:      r.t.connected(),
 		UpdatesPerS:  float64(d.Updates) / dt,
@@ -223,6 +232,12 @@ func (r *reporter) row(now, prevAt time.Time, cur, prev counters) second {
 		OtherCPU:     other,
 		StealCPU:     host.Steal,
 	}
+	if r.t.symbol != nil {
+		row.TopicMessagesPerS = float64(d.TopicMessages) / dt
+		sym := rowOf(r.t.symbol.takeSecond())
+		row.SymbolLatency = &sym
+	}
+	return row
 }
 
 // progress writes one line for row.
@@ -238,8 +253,12 @@ func (r *reporter) progress(row second, phase string) {
 			p99, label = v, "p99"
 		}
 	}
-	fmt.Fprintf(r.out, "%5.0fs %-6s members %5d/%-5d  upd/s %6.0f  quotes/s %8s  %s %7.1fms  lost %d  cpu: server %s feed %s bench %s others %s\n",
-		row.T, phase, row.Members, r.t.members, row.UpdatesPerS, si(row.QuotesPerS), label, p99, row.Lost,
+	symbols := ""
+	if l := row.SymbolLatency; l != nil {
+		symbols = fmt.Sprintf("  topic msgs/s %7s p99(1s) %6.1fms", si(row.TopicMessagesPerS), l.P99)
+	}
+	fmt.Fprintf(r.out, "%5.0fs %-6s members %5d/%-5d  upd/s %6.0f  quotes/s %8s  %s %7.1fms  lost %d%s  cpu: server %s feed %s bench %s others %s\n",
+		row.T, phase, row.Members, r.t.members, row.UpdatesPerS, si(row.QuotesPerS), label, p99, row.Lost, symbols,
 		pct(row.ServerCPU), pct(row.FeedCPU), pct(row.BenchCPU), pct(row.OtherCPU))
 }
 
