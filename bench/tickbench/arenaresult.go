@@ -149,11 +149,8 @@ func (b *arenaRun) result(tl *timeline) *arenaResult {
 			r.WirePerUpdate = float64(d.WireBytes) / float64(d.Updates)
 			r.PayloadPerUpdate = float64(d.PayloadBytes) / float64(d.Updates)
 		}
-		for _, p := range []*fanoutProc{&res.Bench, res.Server} {
-			if p != nil && p.Samples > 0 && r.UpdatesPerS > 0 {
-				p.CPUPerDeliveryUs = p.CPUMean / 100 * 1e6 / r.UpdatesPerS
-			}
-		}
+		res.Bench.perDelivery(r.UpdatesPerS)
+		res.Server.perDelivery(r.UpdatesPerS)
 	}
 	res.Errors, res.ErrorsTotal = b.errs.list()
 	return res

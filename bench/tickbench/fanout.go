@@ -128,6 +128,7 @@ type fanoutRun struct {
 	errs    errorLog
 
 	subscribed, failed, gone, negotiated atomic.Int64
+	missedGone, undelivered              uint64        // set by countTails, after the subscribers stopped
 	settled                              chan struct{} // a token per subscriber whose connection attempt ended
 	settledN                             atomic.Int64
 	allSettled                           chan struct{} // closed when every attempt ended: the publisher may start
@@ -187,11 +188,10 @@ func runFanout(ctx context.Context, cfg fanoutConfig, progress io.Writer) (*fano
 	drained := b.drain(ctx)
 	cancel()
 	<-connectDone
-	switch {
-	case !closeAll(b.subs, func(m *fanoutSub) *connHolder { return &m.conn }, &wg):
+	if closeAll(b.subs, func(m *fanoutSub) *connHolder { return &m.conn }, &wg) {
+		b.countTails(drained)
+	} else {
 		b.errs.add("some subscribers did not stop within " + stopGrace.String())
-	case drained:
-		b.countTails()
 	}
 	return b.result(tl), nil
 }
@@ -242,15 +242,27 @@ func (b *fanoutRun) drain(ctx context.Context) bool {
 	}
 }
 
-// countTails counts as lost, for every subscriber, the seqs after the
-// highest it received up to the last one published: the stream went quiet,
-// so they are not coming. Called once every subscriber has stopped.
-func (b *fanoutRun) countTails() {
+// countTails accounts, for every subscriber, for the seqs after the
+// highest it received up to the last one published: lost when the stream
+// went quiet (drained), so they are not coming; missed after disconnect
+// for a subscriber whose connection ended during the run; undelivered at
+// the end when deliveries were still arriving as the run stopped (the
+// server was behind). Called once every subscriber has stopped.
+func (b *fanoutRun) countTails(drained bool) {
 	sent := b.pub.sent.Load()
 	for _, m := range b.subs {
-		if m.seq.started && m.seq.high < sent {
-			m.seq.lost += sent - m.seq.high
+		if !m.seq.started || m.seq.high >= sent {
+			continue
+		}
+		n := sent - m.seq.high
+		switch {
+		case m.gone:
+			b.missedGone += n
+		case drained:
+			m.seq.lost += n
 			m.c.storeSeq(&m.seq)
+		default:
+			b.undelivered += n
 		}
 	}
 }

@@ -279,3 +279,34 @@ func TestFanoutSeesLossAndDelay(t *testing.T) {
 		t.Errorf("latency %+v: want p50 below the %v hold, p90, p99 and max at or above it", l, hold)
 	}
 }
+
+// What a subscriber never got by the end is lost only when it stayed
+// connected and the stream went quiet; a disconnected subscriber's misses
+// and a backlog still arriving at the end are reported apart, not dropped.
+func TestFanoutCountsTails(t *testing.T) {
+	sub := func(high uint64, gone bool) *fanoutSub {
+		m := &fanoutSub{gone: gone}
+		m.seq.start(0)
+		for s := uint64(1); s <= high; s++ {
+			m.seq.see(s)
+		}
+		return m
+	}
+	for _, drained := range []bool{true, false} {
+		b := &fanoutRun{subs: []*fanoutSub{sub(100, false), sub(90, false), sub(60, true)}}
+		b.pub.sent.Store(100)
+		b.countTails(drained)
+		var lost uint64
+		for _, m := range b.subs {
+			lost += m.seq.lost
+		}
+		wantLost, wantUndelivered := uint64(10), uint64(0)
+		if !drained {
+			wantLost, wantUndelivered = 0, 10
+		}
+		if lost != wantLost || b.undelivered != wantUndelivered || b.missedGone != 40 {
+			t.Errorf("drained %v: lost %d, undelivered %d, missed after disconnect %d; want %d, %d, 40",
+				drained, lost, b.undelivered, b.missedGone, wantLost, wantUndelivered)
+		}
+	}
+}

@@ -88,11 +88,17 @@ type fanoutTotals struct {
 	Messages     uint64 `json:"ws_messages"` // WebSocket data messages, CONNECTED and RECEIPT included
 	WireBytes    uint64 `json:"wire_bytes"`
 	PayloadBytes uint64 `json:"payload_bytes"`
-	Lost         uint64 `json:"lost"` // never arrived (at a subscriber that was still connected, or gone)
-	OutOfOrder   uint64 `json:"out_of_order"`
-	Duplicates   uint64 `json:"duplicates"`
-	TooLate      uint64 `json:"too_late"`
-	BadMessages  uint64 `json:"bad_messages"`
+	Lost         uint64 `json:"lost"` // never arrived at a subscriber that stayed connected, the stream having gone quiet
+	// MissedGone counts what subscribers whose connection ended during
+	// the run did not get after it ended.
+	MissedGone uint64 `json:"missed_after_disconnect"`
+	// Undelivered counts what connected subscribers had not got when the
+	// run stopped while deliveries were still arriving (the server behind).
+	Undelivered uint64 `json:"undelivered_at_end"`
+	OutOfOrder  uint64 `json:"out_of_order"`
+	Duplicates  uint64 `json:"duplicates"`
+	TooLate     uint64 `json:"too_late"`
+	BadMessages uint64 `json:"bad_messages"`
 }
 
 // fanoutProc is a process's CPU and memory over the window, and its CPU
@@ -100,6 +106,14 @@ type fanoutTotals struct {
 type fanoutProc struct {
 	procSummary
 	CPUPerDeliveryUs float64 `json:"cpu_us_per_delivery"`
+}
+
+// perDelivery sets p's CPU per delivery from the deliveries per second over
+// the same window; p may be nil (not sampled).
+func (p *fanoutProc) perDelivery(perS float64) {
+	if p != nil && p.Samples > 0 && perS > 0 {
+		p.CPUPerDeliveryUs = p.CPUMean / 100 * 1e6 / perS
+	}
 }
 
 type fanoutTargets struct {
@@ -159,6 +173,7 @@ func (b *fanoutRun) result(tl *timeline) *fanoutResult {
 		Totals: fanoutTotals{
 			Sent: t.Sent, Deliveries: t.Updates, Messages: t.Messages, WireBytes: t.WireBytes, PayloadBytes: t.PayloadBytes,
 			Lost: t.Lost, OutOfOrder: t.OutOfOrder, Duplicates: t.Duplicates, TooLate: t.TooLate, BadMessages: t.BadMessages,
+			MissedGone: b.missedGone, Undelivered: b.undelivered,
 		},
 		Bench:   fanoutProc{procSummary: summarizeProc(os.Getpid(), tl.bench)},
 		Machine: summarizeMachine(tl.host),
@@ -187,15 +202,8 @@ func (b *fanoutRun) result(tl *timeline) *fanoutResult {
 			r.WirePerDelivery = float64(d.WireBytes) / float64(d.Updates)
 			r.PayloadPerDelivery = float64(d.PayloadBytes) / float64(d.Updates)
 		}
-		perDelivery := func(p *fanoutProc) {
-			if r.DeliveriesPerS > 0 && p.Samples > 0 {
-				p.CPUPerDeliveryUs = p.CPUMean / 100 * 1e6 / r.DeliveriesPerS
-			}
-		}
-		perDelivery(&res.Bench)
-		if res.Server != nil {
-			perDelivery(res.Server)
-		}
+		res.Bench.perDelivery(r.DeliveriesPerS)
+		res.Server.perDelivery(r.DeliveriesPerS)
 	}
 	res.Targets = fanoutTargets{P99LimitMs: float64(cfg.MaxP99) / 1e6, MinDeliveriesPerS: cfg.MinRate}
 	res.Targets.LatencyOK = res.Latency.Count > 0 && res.Latency.P99 <= res.Targets.P99LimitMs
@@ -238,6 +246,9 @@ func (r *fanoutResult) printTable(w io.Writer) {
 	t := r.Totals
 	row("seq (whole run)", fmt.Sprintf("sent %d, delivered %d of %d expected; lost %d, out of order %d, duplicates %d, too late %d, unreadable %d",
 		t.Sent, t.Deliveries, t.Expected, t.Lost, t.OutOfOrder, t.Duplicates, t.TooLate, t.BadMessages))
+	if t.MissedGone > 0 || t.Undelivered > 0 {
+		row("", fmt.Sprintf("missed after their subscriber's disconnect %d; still undelivered when the run stopped %d", t.MissedGone, t.Undelivered))
+	}
 	proc := func(name string, p *fanoutProc) { tb.proc(name, p, "delivery") }
 	proc("server", r.Server)
 	proc("bench (this process)", &r.Bench)

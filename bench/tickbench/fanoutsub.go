@@ -16,6 +16,7 @@ type fanoutSub struct {
 	conn connHolder
 	c    memberCounters // Updates: deliveries (MESSAGE frames); Messages: WebSocket data messages
 	seq  seqTracker     // owned by the subscriber's goroutine until it ends
+	gone bool           // its connection ended during the run (set by its goroutine)
 }
 
 // stompSession is where a connection is in the STOMP exchange.
@@ -59,6 +60,7 @@ func (b *fanoutRun) runSub(ctx context.Context, m *fanoutSub, release func()) {
 				fail(fmt.Errorf("stomp: waiting for %s: %w", [...]string{"CONNECTED", "RECEIPT"}[state], err))
 			} else if ctx.Err() == nil {
 				b.gone.Add(1)
+				m.gone = true
 				b.errs.add("connection ended during the run: " + err.Error())
 			}
 			break
@@ -79,6 +81,7 @@ func (b *fanoutRun) runSub(ctx context.Context, m *fanoutSub, release func()) {
 				return
 			}
 			b.gone.Add(1)
+			m.gone = true
 			b.errs.add(err.Error())
 			m.seq.finish()
 			m.c.storeSeq(&m.seq)

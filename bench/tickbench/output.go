@@ -42,10 +42,10 @@ type tickerResult struct {
 	Symbols       *symbolInfo     `json:"symbols,omitempty"`
 	SymbolLatency *latencySummary `json:"symbol_latency,omitempty"`
 	Subscribe     *latencySummary `json:"subscribe,omitempty"`
-	Totals        counters        `json:"totals"` // whole-run counts: messages, bytes, seq checks
-	Server        *procSummary    `json:"server,omitempty"`
+	Totals        counters        `json:"totals"`           // whole-run counts: messages, bytes, seq checks
+	Server        *fanoutProc     `json:"server,omitempty"` // CPU per delivery: per update delivered to a member
 	Feed          *procSummary    `json:"feed,omitempty"`
-	Bench         procSummary     `json:"bench"`
+	Bench         fanoutProc      `json:"bench"`
 	Machine       machineSummary  `json:"machine"`
 	Targets       targetInfo      `json:"targets"`
 	Errors        []errorCount    `json:"errors,omitempty"`
@@ -210,7 +210,7 @@ func (b *tickerRun) result(tl *timeline) *tickerResult {
 		Join:     b.join.windowSummary(),
 		Totals:   b.totals(),
 		PerRoom:  b.perRoom(),
-		Bench:    summarizeProc(os.Getpid(), tl.bench),
+		Bench:    fanoutProc{procSummary: summarizeProc(os.Getpid(), tl.bench)},
 		Machine:  summarizeMachine(tl.host),
 		Aborted:  tl.aborted,
 		Timeline: tl.rows,
@@ -247,9 +247,10 @@ func (b *tickerRun) result(tl *timeline) *tickerResult {
 	}
 	b.symbolResult(res, window, secs)
 	if cfg.PID > 0 {
-		s := summarizeProc(cfg.PID, tl.server)
-		res.Server = &s
+		res.Server = &fanoutProc{procSummary: summarizeProc(cfg.PID, tl.server)}
 	}
+	res.Server.perDelivery(res.Rates.UpdatesPerS)
+	res.Bench.perDelivery(res.Rates.UpdatesPerS)
 	if cfg.FeedPID > 0 {
 		s := summarizeProc(cfg.FeedPID, tl.feed)
 		res.Feed = &s
@@ -367,9 +368,9 @@ func (r *tickerResult) printTable(w io.Writer) {
 		row(name, fmt.Sprintf("CPU mean %.1f%% max %.1f%% of one core; RSS mean %.0f MiB max %.0f MiB (pid %d, %d samples)",
 			p.CPUMean, p.CPUMax, p.RSSMean, p.RSSMax, p.PID, p.Samples))
 	}
-	proc("server", r.Server)
+	tb.proc("server", r.Server, "update delivered")
 	proc("feed", r.Feed)
-	proc("bench (this process)", &r.Bench)
+	tb.proc("bench (this process)", &r.Bench, "update delivered")
 	tb.machine(r.Machine, r.Host)
 	row("")
 	t := r.Targets

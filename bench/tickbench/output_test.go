@@ -21,7 +21,7 @@ func sampleResult() *tickerResult {
 		Window:  windowInfo{StartS: 3, EndS: 8, Seconds: 5},
 		Latency: latencySummary{Count: 10, P50: 30, P99: 80, Max: 120},
 		Targets: targetInfo{P99LimitMs: 110, CPULimit: 50, LatencyOK: true, CPUOK: new(true)},
-		Server:  &procSummary{CPUMean: 44, CPUMax: 50, Samples: 5},
+		Server:  &fanoutProc{procSummary: procSummary{CPUMean: 44, CPUMax: 50, Samples: 5}},
 		Host:    hostInfo{CPUs: 2},
 	}
 	for i := 1; i <= 8; i++ {
