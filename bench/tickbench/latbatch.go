@@ -35,7 +35,7 @@ func (b *latencyBatch) add(us int64, now time.Time) {
 // flush records the batched latencies.
 func (b *latencyBatch) flush() {
 	if len(b.lat) > 0 {
-		b.to.record(b.lat...)
+		b.to.recordAt(b.since, b.lat...) // a batch spans at most latBatchAge
 		b.lat = b.lat[:0]
 	}
 }

@@ -21,33 +21,42 @@ func newHist() *hdr.Histogram { return hdr.New(1, histMaxUs, histDigits) }
 // record into it from their goroutines, a batch at a time; safe for
 // concurrent use.
 type recorder struct {
-	mu       sync.Mutex // protects the fields below
-	second   *hdr.Histogram
-	window   *hdr.Histogram
-	inWindow bool
-	negative int64 // values below zero (clock skew), recorded as 0
-	clamped  int64 // values above histMaxUs, recorded as histMaxUs
+	mu             sync.Mutex // protects the fields below
+	second         *hdr.Histogram
+	window         *hdr.Histogram
+	winFrom, winTo time.Time // the measured window; zero: not begun, not ended
+	negative       int64     // values in the window below zero (clock skew), recorded as 0
+	clamped        int64     // values in the window above histMaxUs, recorded as histMaxUs
 }
 
 func newRecorder() *recorder {
 	return &recorder{second: newHist(), window: newHist()}
 }
 
-// record adds values (µs).
-func (r *recorder) record(values ...int64) {
+// record adds values (µs) measured now.
+func (r *recorder) record(values ...int64) { r.recordAt(time.Now(), values...) }
+
+// recordAt adds values (µs) measured at at: a batch recorded later counts
+// in the window when it was measured in it, not when it was recorded.
+func (r *recorder) recordAt(at time.Time, values ...int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	in := !r.winFrom.IsZero() && !at.Before(r.winFrom) && (r.winTo.IsZero() || at.Before(r.winTo))
 	for _, v := range values {
 		switch {
 		case v < 0:
-			r.negative++
+			if in {
+				r.negative++
+			}
 			v = 0
 		case v > histMaxUs:
-			r.clamped++
+			if in {
+				r.clamped++
+			}
 			v = histMaxUs
 		}
 		_ = r.second.RecordValue(v) // in range by now
-		if r.inWindow {
+		if in {
 			_ = r.window.RecordValue(v)
 		}
 	}
@@ -72,8 +81,13 @@ func (r *recorder) setWindow(on bool) {
 	if r == nil {
 		return
 	}
+	now := time.Now()
 	r.mu.Lock()
-	r.inWindow = on
+	if on {
+		r.winFrom, r.winTo = now, time.Time{}
+	} else if !r.winFrom.IsZero() {
+		r.winTo = now
+	}
 	r.mu.Unlock()
 }
 

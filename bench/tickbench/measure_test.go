@@ -251,3 +251,25 @@ func TestFrameCacheSharesInflation(t *testing.T) {
 		}
 	}
 }
+
+// A sample counts in the window when it was measured in it, whenever it is
+// recorded: a batch measured before the window opened or after it closed
+// stays out of it, and so do its out-of-range values.
+func TestRecorderWindowByMeasureTime(t *testing.T) {
+	r := newRecorder()
+	before := time.Now()
+	r.setWindow(true)
+	during := time.Now()
+	r.recordAt(before, 1000, -5)
+	r.recordAt(during, 2000)
+	r.setWindow(false)
+	r.recordAt(during, 3000, histMaxUs*2) // measured in the window, recorded after
+	r.recordAt(time.Now().Add(time.Second), 4000)
+	s := r.windowSummary()
+	if s.Count != 3 || s.Max < float64(histMaxUs)/1000 || s.Negative != 0 || s.Clamped != 1 {
+		t.Errorf("window %+v; want the 3 values measured in it (2 ms, 3 ms, clamped), none negative", s)
+	}
+	if sec := r.takeSecond(); sec.Count != 6 {
+		t.Errorf("interval histogram holds %d values, want all 6", sec.Count)
+	}
+}

@@ -79,7 +79,7 @@ func TestSubscriberSyntheticStream(t *testing.T) {
 		m.seq.start(0)
 		r := subReader{run: run, m: m, lat: latencyBatch{to: run.latency}}
 		padding := fanoutPadding(200, 1)
-		t0 := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+		t0 := time.Now() // receipts are after the window's start, as in a run
 		feed := func(seq uint64, delay time.Duration) {
 			sent := t0.Add(time.Duration(seq) * time.Millisecond)
 			body := appendFanoutBody(nil, seq, sent.UnixMicro(), padding)
