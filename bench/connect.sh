@@ -25,61 +25,19 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/tickbench-results}
-ADDR=${ADDR:-127.0.0.1:8080}
-DEBUG_ADDR=${DEBUG_ADDR:-127.0.0.1:6060}
 CONNS=${CONNS:-19000}
 RATE=${RATE:-2000}
 PROTO=${PROTO:-binary}
 HOLD=${HOLD:-10s}
-TAG=${TAG:-$(date +%Y%m%d-%H%M%S)}
 
-secs() { # 30s → 30, 2m → 120 (whole seconds only)
-	case $1 in
-	*m) echo $((${1%m} * 60)) ;;
-	*s) echo "${1%s}" ;;
-	*) echo "$1" ;;
-	esac
-}
-
-mkdir -p "$OUT" "$OUT/bin"
+source bench/lib.sh
 if [[ -z ${TICKROOMD:-} || -z ${TICKBENCH:-} ]]; then
-	echo "building into $OUT/bin ..."
-	go build -o "$OUT/bin/tickroomd" ./services/tickroomd
-	go build -o "$OUT/bin/tickbench" ./bench/tickbench
+	build tickroomd tickbench
 fi
-TICKROOMD=${TICKROOMD:-$OUT/bin/tickroomd}
 TICKBENCH=${TICKBENCH:-$OUT/bin/tickbench}
 
-if curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1; then
-	echo "something already serves $ADDR; stop it or set ADDR" >&2
-	exit 1
-fi
-
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	sleep 0.5
-	for p in "${pids[@]}"; do
-		kill -9 "$p" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
-
 base="$OUT/connect-$TAG"
-"$TICKROOMD" -listen "$ADDR" -debug-listen "$DEBUG_ADDR" >"$base.server.log" 2>&1 &
-server=$!
-pids+=("$server")
-for _ in $(seq 50); do # up to 5 s for the listener
-	curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-if ! kill -0 "$server" 2>/dev/null || ! curl -fsS "http://$ADDR/healthz" >/dev/null; then
-	echo "server did not start; see $base.server.log" >&2
-	exit 1
-fi
+start_server "$base"
 echo "server pid $server, open-file limit $(awk '/Max open files/ {print $4}' "/proc/$server/limits"); bench shell ulimit -n $(ulimit -n)"
 
 run_s=$(((CONNS + RATE - 1) / RATE + $(secs "$HOLD") + 60))

@@ -25,9 +25,6 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/tickbench-results}
-ADDR=${ADDR:-127.0.0.1:8080}
-DEBUG_ADDR=${DEBUG_ADDR:-127.0.0.1:6060}
 MEMBERS=${MEMBERS:-1000}
 SYMBOLS=${SYMBOLS:-500}
 RATE=${RATE:-50000}
@@ -35,7 +32,6 @@ DURATION=${DURATION:-30s}
 WARMUP=${WARMUP:-3s}
 RAMP=${RAMP:-500}
 SAMPLE=${SAMPLE:-50}
-TAG=${TAG:-$(date +%Y%m%d-%H%M%S)}
 ROOMS=${ROOMS:-1}
 SYMBOL_SUBS=${SYMBOL_SUBS:-0}
 SYMBOLS_PER_SUB=${SYMBOLS_PER_SUB:-10}
@@ -44,31 +40,8 @@ if ((ROOMS < 1 || ROOMS > SYMBOLS)); then
 	exit 2
 fi
 
-secs() { # 30s → 30, 2m → 120 (whole seconds only)
-	case $1 in
-	*m) echo $((${1%m} * 60)) ;;
-	*s) echo "${1%s}" ;;
-	*) echo "$1" ;;
-	esac
-}
-
-mkdir -p "$OUT" "$OUT/bin"
-echo "building into $OUT/bin ..."
-go build -o "$OUT/bin/tickroomd" ./services/tickroomd
-go build -o "$OUT/bin/tickfeed" ./services/tickfeed
-go build -o "$OUT/bin/tickbench" ./bench/tickbench
-
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	sleep 0.5
-	for p in "${pids[@]}"; do
-		kill -9 "$p" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
+source bench/lib.sh
+build tickroomd tickfeed tickbench
 
 base="$OUT/ticker-$TAG"
 syms=$("$OUT/bin/tickbench" -print-symbols "$SYMBOLS")
@@ -89,18 +62,7 @@ markets=""
 for i in "${!rooms[@]}"; do
 	markets+="${markets:+;}${rooms[i]}=${roomsyms[i]}"
 done
-"$OUT/bin/tickroomd" -listen "$ADDR" -debug-listen "$DEBUG_ADDR" -publish-key dev \
-	-markets "$markets" >"$base.server.log" 2>&1 &
-server=$!
-pids+=("$server")
-for _ in $(seq 50); do # up to 5 s for the listener
-	curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-curl -fsS "http://$ADDR/healthz" >/dev/null || {
-	echo "server did not start; see $base.server.log" >&2
-	exit 1
-}
+start_server "$base" -publish-key dev -markets "$markets"
 
 # The feed starts once the members are connecting (the ramp takes
 # MEMBERS/RAMP seconds) and runs past the end of the window. A subshell that
@@ -137,15 +99,8 @@ if ((SYMBOL_SUBS > 0)); then
 	bench_args+=(-symbol-subs "$SYMBOL_SUBS" -symbols-per-sub "$SYMBOLS_PER_SUB" -symbol-list "$syms")
 fi
 
-if [[ -n ${PROFILE:-} ]]; then
-	# A 10 s CPU profile from the middle of the window.
-	(
-		sleep $((ramp_s + $(secs "$WARMUP") + $(secs "$DURATION") / 2 - 5))
-		curl -fsS -o "$base.cpu.pprof" "http://$DEBUG_ADDR/debug/pprof/profile?seconds=10"
-		exec curl -fsS -o "$base.heap.pprof" "http://$DEBUG_ADDR/debug/pprof/heap"
-	) >"$base.profile.log" 2>&1 &
-	pids+=("$!")
-fi
+# A 10 s CPU profile from the middle of the window (PROFILE=1).
+profile_after "$base" $((ramp_s + $(secs "$WARMUP") + $(secs "$DURATION") / 2 - 5))
 
 timeout $((feed_s + 60)) "$OUT/bin/tickbench" ticker -url "ws://$ADDR/ws" "${bench_args[@]}" \
 	-members "$MEMBERS" -sample "$SAMPLE" -ramp "$RAMP" -warmup "$WARMUP" -duration "$DURATION" \
@@ -164,29 +119,4 @@ for log in "${feedlogs[@]}"; do
 	echo "feed summary${feedlogs[1]:+ (${log##*/})}:"
 	grep -E '^(sent|accepted|POST latency|rejected|failed)' "$log" || tail -5 "$log"
 done
-# The server warns at start that it runs without a database; anything else is news.
-if grep -iE 'level=(WARN|ERROR)|panic' "$base.server.log" | grep -qv 'NO DATABASE CONFIGURED'; then
-	echo
-	echo "server log has warnings or errors:"
-	grep -iE 'level=(WARN|ERROR)|panic' "$base.server.log" | grep -v 'NO DATABASE CONFIGURED' | head -20
-fi
-if [[ -n ${PROFILE:-} ]]; then
-	wait "${pids[-1]}" 2>/dev/null || true
-	if [[ -s $base.cpu.pprof ]]; then
-		{
-			go tool pprof -top -nodecount=35 "$OUT/bin/tickroomd" "$base.cpu.pprof"
-			echo
-			go tool pprof -top -cum -nodecount=35 "$OUT/bin/tickroomd" "$base.cpu.pprof"
-			echo
-			[[ -s $base.heap.pprof ]] && go tool pprof -top -sample_index=inuse_space -nodecount=20 "$OUT/bin/tickroomd" "$base.heap.pprof"
-		} >"$base.profile.txt" 2>&1
-		echo
-		echo "server CPU profile (10 s, mid-window): $base.profile.txt"
-		head -20 "$base.profile.txt"
-	else
-		echo "no CPU profile; see $base.profile.log" >&2
-	fi
-fi
-echo
-echo "results in $OUT:"
-ls -1 "$base".*
+report "$base"
