@@ -29,7 +29,7 @@ import (
 
 // arenaConfig is the arena scenario's configuration.
 type arenaConfig struct {
-	URL        string
+	runFlags
 	Rooms      int
 	Players    int     // per room, the creator included
 	Spectators int     // per room
@@ -37,16 +37,7 @@ type arenaConfig struct {
 	Stomp      float64 // share of the connections that speak STOMP 1.2
 	AckSample  int     // players whose every input is timed until acknowledged
 	TickRate   int     // the server's arena tick rate (Hz), for the expected update rate
-	Deflate    bool
-	Ramp       int // connections started per second
-	Warmup     time.Duration
-	Duration   time.Duration
-	PID        int // the server; 0: not sampled
-	Out        string
-	Plot       string
-	Quiet      bool // no progress lines
 
-	interval time.Duration // reporting interval; 1 s (tests may shorten it)
 }
 
 // Limits of the arena scenario beyond those the other scenarios share.
@@ -59,7 +50,7 @@ func parseArenaFlags(args []string, errOut io.Writer) (arenaConfig, error) {
 	fs := flag.NewFlagSet("tickbench arena", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	var c arenaConfig
-	fs.StringVar(&c.URL, "url", "ws://127.0.0.1:8080/ws", "server's WebSocket endpoint")
+	c.register(fs, "arena", "server's WebSocket endpoint", "wait after all members joined before measuring")
 	fs.IntVar(&c.Rooms, "rooms", 100, "arena rooms to create")
 	fs.IntVar(&c.Players, "players", 10, "players per room (the first creates the room)")
 	fs.IntVar(&c.Spectators, "spectators", 0, "spectators per room")
@@ -67,14 +58,6 @@ func parseArenaFlags(args []string, errOut io.Writer) (arenaConfig, error) {
 	fs.Float64Var(&c.Stomp, "stomp", 0, "share of the connections (0..1) that speak STOMP 1.2 instead of tickroom.v1 (room creators always speak tickroom.v1)")
 	fs.IntVar(&c.AckSample, "ack-sample", 100, "players (spread evenly) whose every input is timed until an update shows it applied")
 	fs.IntVar(&c.TickRate, "tick-rate", 30, "the server's arena tick rate in Hz (tickroomd -tick-rates), for the expected update rate")
-	fs.BoolVar(&c.Deflate, "deflate", false, "offer permessage-deflate")
-	fs.IntVar(&c.Ramp, "ramp", 500, "connections started per second")
-	fs.DurationVar(&c.Warmup, "warmup", 3*time.Second, "wait after all members joined before measuring")
-	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "measured window (whole seconds)")
-	fs.IntVar(&c.PID, "pid", 0, "server process to sample (CPU, RSS) once per second")
-	fs.StringVar(&c.Out, "out", "", "JSON result file (default arena-<time>.json)")
-	fs.StringVar(&c.Plot, "plot", "", "SVG plot file (default: -out with .svg)")
-	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
 	if err := parseRunFlags(fs, args, "arena", &c.Out, &c.Plot); err != nil {
 		return c, err
 	}

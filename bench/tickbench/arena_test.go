@@ -26,11 +26,8 @@ func TestArenaEndToEnd(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := arenaConfig{
-				URL: startBroker(t, deflate, game.Arena{}), Rooms: 3, Players: 4, Spectators: 2, InputRate: 10, Stomp: 0.5,
-				AckSample: 6, TickRate: 30, Deflate: deflate, Ramp: 200,
-				Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, PID: os.Getpid(),
-				Out: filepath.Join(dir, "a.json"), Plot: filepath.Join(dir, "a.svg"),
-				interval: 500 * time.Millisecond,
+				Rooms: 3, Players: 4, Spectators: 2, InputRate: 10, Stomp: 0.5, AckSample: 6, TickRate: 30,
+				runFlags: runFlags{URL: startBroker(t, deflate, game.Arena{}), Deflate: deflate, Ramp: 200, Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, PID: os.Getpid(), Out: filepath.Join(dir, "a.json"), Plot: filepath.Join(dir, "a.svg"), interval: 500 * time.Millisecond},
 			}
 			start := time.Now()
 			res, err := runArena(context.Background(), cfg, testWriter{t})

@@ -23,25 +23,16 @@ import (
 
 // fanoutConfig is the fanout scenario's configuration.
 type fanoutConfig struct {
-	URL         string
+	runFlags
 	Topic       string
 	Subscribers int
 	Rate        int // messages published per second
 	Size        int // body bytes
-	Deflate     bool
-	Ramp        int // connections started per second
-	Warmup      time.Duration
-	Duration    time.Duration
-	PID         int // the server; 0: not sampled
-	Out         string
-	Plot        string
 	Login       string
 	Passcode    string
 	MaxP99      time.Duration // the latency target
 	MinRate     float64       // the deliveries/s target
-	Quiet       bool          // no progress lines
 
-	interval   time.Duration // reporting interval; 1 s (tests may shorten it)
 	drainQuiet time.Duration // after the publisher stops: how long without deliveries ends the run
 }
 
@@ -56,23 +47,15 @@ func parseFanoutFlags(args []string, errOut io.Writer) (fanoutConfig, error) {
 	fs := flag.NewFlagSet("tickbench fanout", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	var c fanoutConfig
-	fs.StringVar(&c.URL, "url", "ws://127.0.0.1:8080/ws", "server's STOMP-over-WebSocket endpoint")
+	c.register(fs, "fanout", "server's STOMP-over-WebSocket endpoint", "wait after all subscribers subscribed (and the publisher started) before measuring")
 	fs.StringVar(&c.Topic, "topic", "/topic/tickbench", "destination to subscribe and publish to")
 	fs.IntVar(&c.Subscribers, "subscribers", 1000, "subscribers (connections)")
 	fs.IntVar(&c.Rate, "rate", 1000, "messages the publisher sends per second")
 	fs.IntVar(&c.Size, "size", 200, "body bytes of a message")
-	fs.BoolVar(&c.Deflate, "deflate", false, "offer permessage-deflate")
-	fs.IntVar(&c.Ramp, "ramp", 500, "connections started per second")
-	fs.DurationVar(&c.Warmup, "warmup", 3*time.Second, "wait after all subscribers subscribed (and the publisher started) before measuring")
-	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "measured window (whole seconds)")
-	fs.IntVar(&c.PID, "pid", 0, "server process to sample (CPU, RSS) once per second")
-	fs.StringVar(&c.Out, "out", "", "JSON result file (default fanout-<time>.json)")
-	fs.StringVar(&c.Plot, "plot", "", "SVG plot file (default: -out with .svg)")
 	fs.StringVar(&c.Login, "login", "", "CONNECT login (optional)")
 	fs.StringVar(&c.Passcode, "passcode", "", "CONNECT passcode (optional)")
 	fs.DurationVar(&c.MaxP99, "max-p99", 50*time.Millisecond, "latency target: p99 at most this")
 	fs.Float64Var(&c.MinRate, "min-rate", 1_000_000, "throughput target: at least this many deliveries/s")
-	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
 	if err := parseRunFlags(fs, args, "fanout", &c.Out, &c.Plot); err != nil {
 		return c, err
 	}

@@ -44,11 +44,8 @@ func startBroker(t *testing.T, deflate bool, kinds ...rooms.Kind) string {
 func testFanoutConfig(t *testing.T, url string, deflate bool) fanoutConfig {
 	dir := t.TempDir()
 	return fanoutConfig{
-		URL: url, Topic: "/topic/tickbench", Subscribers: 20, Rate: 200, Size: 200, Deflate: deflate,
-		Ramp: 200, Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, PID: os.Getpid(),
-		MaxP99: 50 * time.Millisecond, MinRate: 1e6,
-		Out: filepath.Join(dir, "f.json"), Plot: filepath.Join(dir, "f.svg"),
-		interval: 500 * time.Millisecond,
+		Topic: "/topic/tickbench", Subscribers: 20, Rate: 200, Size: 200, MaxP99: 50 * time.Millisecond, MinRate: 1e6,
+		runFlags: runFlags{URL: url, Deflate: deflate, Ramp: 200, Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, PID: os.Getpid(), Out: filepath.Join(dir, "f.json"), Plot: filepath.Join(dir, "f.svg"), interval: 500 * time.Millisecond},
 	}
 }
 

@@ -459,6 +459,36 @@ func readResultFile[R any](path, scenario string, scenarioOf func(r *R) string) 
 	return &r, nil
 }
 
+// runFlags are the settings of every scenario that loads a server for a
+// measured window; scenario configs embed it.
+type runFlags struct {
+	URL      string
+	Deflate  bool
+	Ramp     int // connections started per second
+	Warmup   time.Duration
+	Duration time.Duration
+	PID      int // the server; 0: not sampled
+	Out      string
+	Plot     string
+	Quiet    bool // no progress lines
+
+	interval time.Duration // reporting interval; 1 s (tests may shorten it)
+}
+
+// register defines r's flags on fs; urlHelp and warmupHelp say what the
+// endpoint and the warmup are in this scenario.
+func (r *runFlags) register(fs *flag.FlagSet, scenario, urlHelp, warmupHelp string) {
+	fs.StringVar(&r.URL, "url", "ws://127.0.0.1:8080/ws", urlHelp)
+	fs.BoolVar(&r.Deflate, "deflate", false, "offer permessage-deflate")
+	fs.IntVar(&r.Ramp, "ramp", 500, "connections started per second")
+	fs.DurationVar(&r.Warmup, "warmup", 3*time.Second, warmupHelp)
+	fs.DurationVar(&r.Duration, "duration", 30*time.Second, "measured window (whole seconds)")
+	fs.IntVar(&r.PID, "pid", 0, "server process to sample (CPU, RSS) once per second")
+	fs.StringVar(&r.Out, "out", "", "JSON result file (default "+scenario+"-<time>.json)")
+	fs.StringVar(&r.Plot, "plot", "", "SVG plot file (default: -out with .svg)")
+	fs.BoolVar(&r.Quiet, "quiet", false, "no progress lines on stderr")
+}
+
 // parseRunFlags parses a scenario's flags, which take no arguments, and
 // defaults -out to <scenario>-<time>.json and -plot to -out with .svg.
 func parseRunFlags(fs *flag.FlagSet, args []string, scenario string, out, plot *string) error {

@@ -26,29 +26,20 @@ import (
 
 // tickerConfig is the ticker scenario's configuration.
 type tickerConfig struct {
-	URL      string
+	runFlags
 	Room     string
 	Rooms    []string // the rooms members are spread over; nil: Room
 	Members  int
 	Sample   int
-	Deflate  bool
-	Ramp     int // connections started per second
-	Warmup   time.Duration
-	Duration time.Duration
-	PID      int // the server; 0: not sampled
 	FeedPID  int // the feed; 0: not sampled
-	Out      string
-	Plot     string
 	Tick     time.Duration // the room's tick interval, for the latency target
 	MaxCPU   float64       // the server's CPU target, % of one core
-	Quiet    bool          // no progress lines
 	// SymbolSubs connections each subscribe to SymbolsPerSub symbol
 	// topics, taken round-robin from SymbolList.
 	SymbolSubs    int
 	SymbolsPerSub int
 	SymbolList    []string // nil: sim.DefaultSymbols(defaultSymbols)
 
-	interval time.Duration // reporting interval; 1 s (tests may shorten it)
 }
 
 // Limits on what the flags may ask for.
@@ -67,7 +58,7 @@ func parseTickerFlags(args []string, errOut io.Writer) (tickerConfig, error) {
 	fs := flag.NewFlagSet("tickbench ticker", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	var c tickerConfig
-	fs.StringVar(&c.URL, "url", "ws://127.0.0.1:8080/ws", "server's WebSocket endpoint")
+	c.register(fs, "ticker", "server's WebSocket endpoint", "wait after all members joined before measuring")
 	fs.StringVar(&c.Room, "room", "market", "market room to join")
 	rooms := fs.String("rooms", "", "market rooms, comma-separated, to spread the members over evenly (overrides -room)")
 	fs.IntVar(&c.SymbolSubs, "symbol-subs", 0, "symbol subscribers: connections that subscribe to symbol topics (/topic/ticker/SYM), in no room")
@@ -75,17 +66,9 @@ func parseTickerFlags(args []string, errOut io.Writer) (tickerConfig, error) {
 	symbols := fs.String("symbol-list", "", fmt.Sprintf("symbols for the subscribers, comma-separated, taken round-robin (default the %d of sim.DefaultSymbols)", defaultSymbols))
 	fs.IntVar(&c.Members, "members", 1000, "members (connections) to join the room")
 	fs.IntVar(&c.Sample, "sample", 50, "members that read every quote and measure its latency (spread evenly)")
-	fs.BoolVar(&c.Deflate, "deflate", false, "offer permessage-deflate")
-	fs.IntVar(&c.Ramp, "ramp", 500, "connections started per second")
-	fs.DurationVar(&c.Warmup, "warmup", 3*time.Second, "wait after all members joined before measuring")
-	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "measured window (whole seconds)")
-	fs.IntVar(&c.PID, "pid", 0, "server process to sample (CPU, RSS) once per second")
 	fs.IntVar(&c.FeedPID, "feed-pid", 0, "feed process to sample the same way (optional)")
-	fs.StringVar(&c.Out, "out", "", "JSON result file (default ticker-<time>.json)")
-	fs.StringVar(&c.Plot, "plot", "", "SVG plot file (default: -out with .svg)")
 	fs.DurationVar(&c.Tick, "tick", 100*time.Millisecond, "the room's tick interval; the latency target is p99 < tick + 10ms")
 	fs.Float64Var(&c.MaxCPU, "max-cpu", 50, "the server's CPU target, % of one core")
-	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
 	if err := parseRunFlags(fs, args, "ticker", &c.Out, &c.Plot); err != nil {
 		return c, err
 	}

@@ -110,11 +110,8 @@ func TestTickerEndToEnd(t *testing.T) {
 
 			dir := t.TempDir()
 			cfg := tickerConfig{
-				URL: url, Room: "market", Members: 20, Sample: 5, Deflate: deflate, Ramp: 200,
-				Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, PID: os.Getpid(),
-				Tick: 100 * time.Millisecond, MaxCPU: 50,
-				Out: filepath.Join(dir, "r.json"), Plot: filepath.Join(dir, "r.svg"),
-				interval: 500 * time.Millisecond,
+				Room: "market", Members: 20, Sample: 5, Tick: 100 * time.Millisecond, MaxCPU: 50,
+				runFlags: runFlags{URL: url, Deflate: deflate, Ramp: 200, Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, PID: os.Getpid(), Out: filepath.Join(dir, "r.json"), Plot: filepath.Join(dir, "r.svg"), interval: 500 * time.Millisecond},
 			}
 			start := time.Now()
 			res, _ := runTickerTest(t, cfg)
@@ -183,12 +180,8 @@ func TestTickerRoomsAndSymbols(t *testing.T) {
 
 	dir := t.TempDir()
 	cfg := tickerConfig{
-		URL: url, Rooms: ids, Members: 10, Sample: 4, Ramp: 200,
-		SymbolSubs: 4, SymbolsPerSub: 20, SymbolList: symbols,
-		Warmup: 500 * time.Millisecond, Duration: 2 * time.Second,
-		Tick: 100 * time.Millisecond, MaxCPU: 50,
-		Out: filepath.Join(dir, "r.json"), Plot: filepath.Join(dir, "r.svg"),
-		interval: 500 * time.Millisecond,
+		Rooms: ids, Members: 10, Sample: 4, SymbolSubs: 4, SymbolsPerSub: 20, SymbolList: symbols, Tick: 100 * time.Millisecond, MaxCPU: 50,
+		runFlags: runFlags{URL: url, Ramp: 200, Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, Out: filepath.Join(dir, "r.json"), Plot: filepath.Join(dir, "r.svg"), interval: 500 * time.Millisecond},
 	}
 	res, table := runTickerTest(t, cfg)
 	for _, want := range []string{"2 rooms m1,m2", "room m1", "room m2", "symbol subs", "symbol latency"} {
@@ -314,8 +307,8 @@ func runTickerTest(t *testing.T, cfg tickerConfig) (*tickerResult, string) {
 // reporting the failed connections.
 func TestTickerNoServer(t *testing.T) {
 	cfg := tickerConfig{
-		URL: "ws://127.0.0.1:1/ws", Room: "market", Members: 3, Ramp: 100,
-		Duration: time.Second, Tick: 100 * time.Millisecond, interval: 200 * time.Millisecond,
+		Room: "market", Members: 3, Tick: 100 * time.Millisecond,
+		runFlags: runFlags{URL: "ws://127.0.0.1:1/ws", Ramp: 100, Duration: time.Second, interval: 200 * time.Millisecond},
 	}
 	res, err := runTicker(context.Background(), cfg, io.Discard)
 	if err != nil {
