@@ -27,13 +27,13 @@ import (
 // tickerConfig is the ticker scenario's configuration.
 type tickerConfig struct {
 	runFlags
-	Room     string
-	Rooms    []string // the rooms members are spread over; nil: Room
-	Members  int
-	Sample   int
-	FeedPID  int // the feed; 0: not sampled
-	Tick     time.Duration // the room's tick interval, for the latency target
-	MaxCPU   float64       // the server's CPU target, % of one core
+	Room    string
+	Rooms   []string // the rooms members are spread over; nil: Room
+	Members int
+	Sample  int
+	FeedPID int           // the feed; 0: not sampled
+	Tick    time.Duration // the room's tick interval, for the latency target
+	MaxCPU  float64       // the server's CPU target, % of one core
 	// SymbolSubs connections each subscribe to SymbolsPerSub symbol
 	// topics, taken round-robin from SymbolList.
 	SymbolSubs    int
