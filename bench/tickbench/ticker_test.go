@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,34 +64,52 @@ func startMarkets(t *testing.T, ids []string, symbols [][]string, deflate bool) 
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", open
 }
 
-// feed publishes rate items/s of a simulated market into room, with ts =
-// the time of sending, until ctx ends.
-func feed(ctx context.Context, t *testing.T, room *rooms.Room, symbols []string, rate int) {
-	m := sim.New(sim.Config{Symbols: symbols, Room: room.ID()})
-	const every = 10 * time.Millisecond
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	var items []schema.PublishItem
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-tick.C:
-			items = m.Append(items[:0], now, rate/int(time.Second/every))
-			ptrs := make([]*schema.PublishItem, len(items))
-			for i := range items {
-				ptrs[i] = &items[i]
-			}
-			room.Publish(ptrs, func(errs []error) {
-				for _, err := range errs {
-					if err != nil {
-						t.Errorf("item refused: %v", err)
-						return
-					}
+// startFeed publishes rate items/s of a simulated market into room, with
+// ts = the time of sending, until the test ends. It reports the first item
+// the room refused as a test error. The room answers a batch on its own
+// goroutine, possibly after the test has returned (a room that closes
+// refuses what it still holds), so the answers never touch t: the first
+// refusal is kept, and looked at once the feed has stopped, in a cleanup
+// that runs before the server's.
+func startFeed(t *testing.T, room *rooms.Room, symbols []string, rate int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var refused atomic.Pointer[error]
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m := sim.New(sim.Config{Symbols: symbols, Room: room.ID()})
+		const every = 10 * time.Millisecond
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		var items []schema.PublishItem
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				items = m.Append(items[:0], now, rate/int(time.Second/every))
+				ptrs := make([]*schema.PublishItem, len(items))
+				for i := range items {
+					ptrs[i] = &items[i]
 				}
-			})
+				room.Publish(ptrs, func(errs []error) {
+					for _, err := range errs {
+						if err != nil {
+							refused.CompareAndSwap(nil, &err)
+							return
+						}
+					}
+				})
+			}
 		}
-	}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if err := refused.Load(); err != nil {
+			t.Errorf("feed: item refused: %v", *err)
+		}
+	})
 }
 
 // TestTickerEndToEnd runs the ticker scenario briefly against a real
@@ -104,9 +123,7 @@ func TestTickerEndToEnd(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			symbols := sim.DefaultSymbols(50)
 			url, room := startMarket(t, symbols, deflate)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go feed(ctx, t, room, symbols, 2000)
+			startFeed(t, room, symbols, 2000)
 
 			dir := t.TempDir()
 			cfg := tickerConfig{
@@ -172,10 +189,8 @@ func TestTickerRoomsAndSymbols(t *testing.T) {
 	ids := []string{"m1", "m2"}
 	split := [][]string{symbols[:30], symbols[30:]}
 	url, rs := startMarkets(t, ids, split, false)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	for i, room := range rs {
-		go feed(ctx, t, room, split[i], 1000)
+		startFeed(t, room, split[i], 1000)
 	}
 
 	dir := t.TempDir()
