@@ -111,12 +111,13 @@ type arenaRun struct {
 	stop  time.Time // the hard cap: every socket read ends by then
 
 	rooms   []*arenaRoom
-	members []*arenaMember // room by room: the creator, the other players, the spectators
-	ack     *recorder      // input sent → first update showing it applied, sampled players
-	deliver *recorder      // server sentUs → receipt, every update at every member
-	connect *recorder      // dial + upgrade (+ STOMP CONNECT → CONNECTED)
-	join    *recorder      // Create, Join or SUBSCRIBE sent → joined
-	cache   *frameCache
+	members []*arenaMember        // room by room: the creator, the other players, the spectators
+	ack     *recorder             // input sent → first update showing it applied, sampled players
+	deliver *recorder             // server sentUs → receipt, every update at every member
+	connect *recorder             // dial + upgrade (+ STOMP CONNECT → CONNECTED)
+	join    *recorder             // Create, Join or SUBSCRIBE sent → joined
+	cache   *frameCache[roomHead] // headers of tickroom.v1 messages: see readRoomMessage
+	tails   *frameCache[[]byte]   // inflated shared parts of STOMP messages: see inflateShared
 	errs    errorLog
 
 	joined, failed, gone, negotiated atomic.Int64
@@ -144,7 +145,8 @@ func runArena(ctx context.Context, cfg arenaConfig, progress io.Writer) (*arenaR
 	b := &arenaRun{
 		cfg: cfg, start: time.Now(),
 		ack: newRecorder(), deliver: newRecorder(), connect: newRecorder(), join: newRecorder(),
-		cache:   newFrameCache(),
+		cache:   newFrameCache[roomHead](frameCacheSize),
+		tails:   newFrameCache[[]byte](stompTailCacheSize),
 		settled: make(chan struct{}, cfg.members()),
 	}
 	b.stop = b.start.Add(hardCap)

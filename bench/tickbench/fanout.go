@@ -105,9 +105,10 @@ type fanoutRun struct {
 
 	subs    []*fanoutSub
 	pub     publisher
-	latency *recorder // publisher's send time → receipt, every delivery
-	connect *recorder // dial + upgrade
-	join    *recorder // CONNECT sent → SUBSCRIBE's RECEIPT received
+	latency *recorder           // publisher's send time → receipt, every delivery
+	connect *recorder           // dial + upgrade
+	join    *recorder           // CONNECT sent → SUBSCRIBE's RECEIPT received
+	tails   *frameCache[[]byte] // inflated shared parts of messages: see inflateShared
 	errs    errorLog
 
 	subscribed, failed, gone, negotiated atomic.Int64
@@ -130,6 +131,7 @@ func runFanout(ctx context.Context, cfg fanoutConfig, progress io.Writer) (*fano
 		cfg: cfg, start: time.Now(),
 		subs:    make([]*fanoutSub, cfg.Subscribers),
 		latency: newRecorder(), connect: newRecorder(), join: newRecorder(),
+		tails:   newFrameCache[[]byte](stompTailCacheSize),
 		settled: make(chan struct{}, cfg.Subscribers), allSettled: make(chan struct{}),
 	}
 	b.stop = b.start.Add(hardCap)

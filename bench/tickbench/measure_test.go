@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/flate"
 	"github.com/tickroom/tickroom/rooms/market"
 	"github.com/tickroom/tickroom/schema"
 )
@@ -99,27 +98,13 @@ func joinedMsg(t *testing.T, seq uint64) []byte {
 	return b
 }
 
-// deflateMsg compresses b as a server without context takeover does.
-func deflateMsg(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	w, _ := flate.NewWriter(&out, flate.BestSpeed)
-	_, _ = w.Write(b)
-	_ = w.Flush()
-	c := out.Bytes()
-	if !bytes.HasSuffix(c, []byte{0, 0, 0xff, 0xff}) {
-		t.Fatal("flush did not end in 00 00 ff ff")
-	}
-	return bytes.Clone(c[:len(c)-4])
-}
-
 // TestMeasurementSyntheticStream runs the member's reading path over a
 // synthetic stream with known gaps, duplicates, reordering and delays, for
 // a sampled member and an unsampled one, with and without compression.
 func TestMeasurementSyntheticStream(t *testing.T) {
 	for _, compressed := range []bool{false, true} {
 		for _, sampled := range []bool{true, false} {
-			run := &tickerRun{cfg: tickerConfig{Room: "market"}, quotes: newRecorder(), deliver: newRecorder(), cache: newFrameCache()}
+			run := &tickerRun{cfg: tickerConfig{Room: "market"}, quotes: newRecorder(), deliver: newRecorder(), cache: newFrameCache[roomHead](frameCacheSize)}
 			run.quotes.setWindow(true)
 			run.deliver.setWindow(true)
 			m := &tickerMember{room: "market", sampled: sampled}
@@ -128,7 +113,7 @@ func TestMeasurementSyntheticStream(t *testing.T) {
 				t.Helper()
 				msg := wsMessage{op: opBinary, payload: payload, wireBytes: len(payload) + 4}
 				if compressed {
-					msg.payload, msg.compressed = deflateMsg(t, payload), true
+					msg.payload, msg.compressed = deflateMsg(t, payload, nil), true
 					msg.wireBytes = len(msg.payload) + 4
 				}
 				typ, err := r.handle(msg, at)
@@ -217,10 +202,10 @@ func TestMeasurementSyntheticStream(t *testing.T) {
 // TestFrameCacheSharesInflation: a second member receiving the same
 // compressed bytes reads the header from the cache, not by inflating.
 func TestFrameCacheSharesInflation(t *testing.T) {
-	run := &tickerRun{cfg: tickerConfig{Room: "market"}, quotes: newRecorder(), deliver: newRecorder(), cache: newFrameCache()}
+	run := &tickerRun{cfg: tickerConfig{Room: "market"}, quotes: newRecorder(), deliver: newRecorder(), cache: newFrameCache[roomHead](frameCacheSize)}
 	now := time.Now()
-	comp := deflateMsg(t, updateMsg(t, 5, now, []int64{1, 2, 3}))
-	h, _, _, ok := run.cache.lookup(comp)
+	comp := deflateMsg(t, updateMsg(t, 5, now, []int64{1, 2, 3}), nil)
+	_, _, ok := run.cache.lookup(comp)
 	if ok {
 		t.Fatal("hit in an empty cache")
 	}
@@ -235,18 +220,18 @@ func TestFrameCacheSharesInflation(t *testing.T) {
 	if len(a.plain) == 0 || len(b.plain) != 0 {
 		t.Errorf("inflated by a: %d bytes, by b: %d bytes; want only a to inflate", len(a.plain), len(b.plain))
 	}
-	h, n, _, ok := run.cache.lookup(comp)
-	if !ok || h.seq != 5 || h.quotes != 3 || n == 0 {
-		t.Errorf("cache: %+v %d %v", h, n, ok)
+	rh, _, ok := run.cache.lookup(comp)
+	if !ok || rh.head.seq != 5 || rh.head.quotes != 3 || rh.plainLen == 0 {
+		t.Errorf("cache: %+v %v", rh, ok)
 	}
 	// Same hash table slot, different bytes: no false hit.
 	other := bytes.Clone(comp)
 	other[len(other)/2] ^= 1
-	if _, _, _, ok := run.cache.lookup(other); ok {
+	if _, _, ok := run.cache.lookup(other); ok {
 		t.Error("hit for different bytes")
 	}
 	for _, r := range []*memberReader{&a, &b} {
-		if c := r.m.c.load(); c.Updates != 1 || c.Quotes != 3 || c.PayloadBytes != uint64(n) {
+		if c := r.m.c.load(); c.Updates != 1 || c.Quotes != 3 || c.PayloadBytes != uint64(rh.plainLen) {
 			t.Errorf("counters %+v", c)
 		}
 	}

@@ -113,7 +113,7 @@ func dialMember(ctx context.Context, url, subprotocols string, deflate bool, con
 // the message is inflated into *buf (and its header stored in cache for
 // the others). plain is the message as read, nil when it came from the
 // cache.
-func readRoomMessage(msg wsMessage, c *memberCounters, cache *frameCache, full bool, buf *[]byte) (head msgHead, plain []byte, err error) {
+func readRoomMessage(msg wsMessage, c *memberCounters, cache *frameCache[roomHead], full bool, buf *[]byte) (head msgHead, plain []byte, err error) {
 	c.messages.Add(1)
 	c.wireBytes.Add(uint64(msg.wireBytes))
 	if msg.op != opBinary {
@@ -125,10 +125,10 @@ func readRoomMessage(msg wsMessage, c *memberCounters, cache *frameCache, full b
 	if msg.compressed && !full {
 		// Most members: the same compressed bytes were likely read
 		// already by another member; otherwise inflate and tell the others.
-		h, n, hh, cached := cache.lookup(msg.payload)
+		rh, hh, cached := cache.lookup(msg.payload)
 		if cached {
-			c.payloadBytes.Add(uint64(n))
-			return h, nil, nil // not inflated: the cache has what this member reads
+			c.payloadBytes.Add(uint64(rh.plainLen))
+			return rh.head, nil, nil // not inflated: the cache has what this member reads
 		}
 		hash, store = hh, true
 	}
@@ -145,9 +145,16 @@ func readRoomMessage(msg wsMessage, c *memberCounters, cache *frameCache, full b
 	}
 	c.payloadBytes.Add(uint64(len(plain)))
 	if store && (head.typ == schema.TypeUpdate || head.typ == schema.TypeMember || head.typ == schema.TypeSnapshot) {
-		cache.store(hash, msg.payload, head, len(plain))
+		cache.store(hash, msg.payload, roomHead{head, len(plain)})
 	}
 	return head, plain, nil
+}
+
+// roomHead is what a member that reads no more than a message's header
+// keeps of it in a frameCache.
+type roomHead struct {
+	head     msgHead
+	plainLen int // the inflated message's size
 }
 
 // seeEvent checks the seq of a room event a member received, counts it,

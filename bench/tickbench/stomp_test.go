@@ -85,7 +85,7 @@ func TestSubscriberSyntheticStream(t *testing.T) {
 			body := appendFanoutBody(nil, seq, sent.UnixMicro(), padding)
 			frame := fmt.Appendf(nil, "MESSAGE\nsubscription:0\nmessage-id:%d\ndestination:/topic/x\ncontent-length:%d\n\n%s\x00", seq, len(body), body)
 			if compressed {
-				frame = deflateMsg(t, frame)
+				frame = deflateMsg(t, frame, nil)
 			}
 			msg := wsMessage{op: opText, compressed: compressed, payload: frame, wireBytes: len(frame) + 4}
 			if ctrl, err := r.handle(msg, sent.Add(delay)); err != nil || ctrl.command != "" {

@@ -162,7 +162,7 @@ type tickerRun struct {
 	deliver *recorder // server sentUs → receipt, per update, all members
 	connect *recorder // dial + upgrade
 	join    *recorder // Join sent → Joined received
-	cache   *frameCache
+	cache   *frameCache[roomHead]
 	errs    errorLog
 
 	joined, failed, gone, negotiated atomic.Int64
@@ -195,7 +195,7 @@ func runTicker(ctx context.Context, cfg tickerConfig, progress io.Writer) (*tick
 		members: make([]*tickerMember, cfg.Members),
 		quotes:  newRecorder(), deliver: newRecorder(), connect: newRecorder(), join: newRecorder(),
 		subTime: newRecorder(),
-		cache:   newFrameCache(),
+		cache:   newFrameCache[roomHead](frameCacheSize),
 		settled: make(chan struct{}, cfg.connections()),
 	}
 	b.stop = b.start.Add(hardCap)
