@@ -54,9 +54,16 @@ type outbox struct {
 	// instruction queued by pushClose.
 	onClose func(code uint16, reason []byte)
 
-	taken [maxBatch]*wire // the writer's current batch
-	batch [maxBatch][]byte
-	bufs  net.Buffers
+	// The writer's working space lives here, not in its stack frames: a
+	// writer goroutine starts whenever an empty outbox gets a frame, and
+	// with these arrays on its stack every start grew (copied) the new
+	// goroutine's stack before the first write.
+	taken  [maxBatch]*wire // the writer's current batch
+	batch  [maxBatch][]byte
+	bufs   net.Buffers
+	tagged [maxSplicedBatch]tag    // the batch's tags, for a session with spliced entries
+	ends   [maxSplicedBatch]int    // end of each spliced entry's framed head in heads
+	tails  [maxSplicedBatch][]byte // the tail written after each spliced entry's head
 	// heads holds the framed per-member heads of a batch's spliced entries
 	// and scratch the one being built; both grow once, on sessions that
 	// have spliced entries, and are kept (no allocation per write).
@@ -245,7 +252,7 @@ func (o *outbox) queued() (frames, bytes int) {
 // write is the writer goroutine: it takes up to maxBatch frames at a time
 // and writes them with one writev, until the outbox is empty.
 func (o *outbox) write() {
-	var tags [maxSplicedBatch]tag // the batch's tags, for a session with spliced entries
+	tags := &o.tagged
 	for {
 		o.mu.Lock()
 		if o.n == 0 || o.closed {
@@ -335,14 +342,14 @@ func (o *outbox) write() {
 // spliced one its WebSocket header and head (built into o.heads) followed
 // by the shared tail. Entries whose header was dropped are skipped.
 func (o *outbox) splicedFrames(tags []tag, ws []*wire) [][]byte {
-	var ends [maxSplicedBatch]int     // end of each entry's framed head in o.heads
-	var tails [maxSplicedBatch][]byte // the tail written after each spliced entry's head
+	ends, tails := &o.ends, &o.tails
 	// Once per session: room for a batch of typical heads.
 	if o.heads == nil {
 		o.heads, o.scratch = make([]byte, 0, maxSplicedBatch*160), make([]byte, 0, 160)
 	}
 	o.heads = o.heads[:0]
 	for i, w := range ws {
+		tails[i] = nil
 		if t := tags[i]; t.h != nil && !t.h.dropped() {
 			o.scratch = t.h.appendHead(o.scratch[:0], t.id)
 			o.heads, tails[i] = w.splice(o.heads, o.scratch, o.deflate)
@@ -362,5 +369,6 @@ func (o *outbox) splicedFrames(tags []tag, ws []*wire) [][]byte {
 		}
 		start = ends[i]
 	}
+	clear(tails[:len(ws)]) // o.batch holds them now; the wires may go once written
 	return o.batch[:n:n]
 }
