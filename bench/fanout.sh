@@ -10,11 +10,12 @@
 #   bench/fanout.sh -deflate             # extra flags go to tickbench fanout
 #   PROFILE=1 bench/fanout.sh            # also a 10 s CPU profile and a heap profile of the server
 #   SUBSCRIBERS=200 RATE=5000 DURATION=10s bench/fanout.sh
+#   SERVER_FLAGS="-queue-len 1024" bench/fanout.sh   # flags for tickroomd
 #
 # Environment: OUT (default /tmp/tickbench-results), ADDR (127.0.0.1:8080),
 # SUBSCRIBERS (1000), RATE (1000 msg/s), SIZE (200 bytes), DURATION (30s),
-# WARMUP (3s), RAMP (500 connections/s), PROFILE (unset), TAG (a name for
-# this run's files; default the time).
+# WARMUP (3s), RAMP (500 connections/s), PROFILE (unset), SERVER_FLAGS
+# (none), TAG (a name for this run's files; default the time).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -29,7 +30,7 @@ source bench/lib.sh
 build tickroomd tickbench
 
 base="$OUT/fanout-$TAG"
-start_server "$base"
+start_server "$base" ${SERVER_FLAGS:-}
 
 ramp_s=$(((SUBSCRIBERS + RAMP - 1) / RAMP))
 run_s=$((ramp_s + $(secs "$WARMUP") + $(secs "$DURATION")))

@@ -261,7 +261,7 @@ func runArenaCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	res, err := runArena(ctx, cfg, progressTo(stderr, cfg.Quiet))
+	res, err := profiled(cfg.CPUProfile, func() (*arenaResult, error) { return runArena(ctx, cfg, progressTo(stderr, cfg.Quiet)) })
 	if err == nil {
 		err = finishRun(stdout, res, cfg.Out, cfg.Plot, arenaSVG(res))
 	}

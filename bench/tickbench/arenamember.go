@@ -280,7 +280,7 @@ func (r *arenaReader) control(plain []byte) (schema.MsgType, error) {
 // the joined MESSAGE, Left for a left one, Error for an ERROR frame.
 func (r *arenaReader) stompMessage(msg wsMessage, now time.Time) (schema.MsgType, error) {
 	var typ schema.MsgType
-	ctrl, err := readStompMessage(msg, &r.m.c, &r.plain, r.run.tails, func(f *stompFrame) error {
+	ctrl, err := readStompMessage(msg, &r.m.c, &r.plain, r.run.tails, func(f stompFrame) error {
 		t, err := r.stompEvent(f.body, now)
 		if t == schema.TypeJoined || t == schema.TypeLeft {
 			typ = t

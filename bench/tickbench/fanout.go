@@ -298,7 +298,7 @@ func runFanoutCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	res, err := runFanout(ctx, cfg, progressTo(stderr, cfg.Quiet))
+	res, err := profiled(cfg.CPUProfile, func() (*fanoutResult, error) { return runFanout(ctx, cfg, progressTo(stderr, cfg.Quiet)) })
 	if err != nil {
 		return err
 	}

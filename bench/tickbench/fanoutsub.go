@@ -131,7 +131,7 @@ type subReader struct {
 // handle reads one WebSocket message received at now: it records every
 // MESSAGE frame in it and returns the last other frame.
 func (r *subReader) handle(msg wsMessage, now time.Time) (stompControl, error) {
-	return readStompMessage(msg, &r.m.c, &r.plain, r.run.tails, func(f *stompFrame) error { return r.deliver(f, now) })
+	return readStompMessage(msg, &r.m.c, &r.plain, r.run.tails, func(f stompFrame) error { return r.deliver(&f, now) })
 }
 
 // deliver records one MESSAGE received at now.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -471,6 +472,9 @@ type runFlags struct {
 	Out      string
 	Plot     string
 	Quiet    bool // no progress lines
+	// CPUProfile, when set, is where tickbench writes its own CPU profile
+	// of the run, to see where the generator's time goes.
+	CPUProfile string
 
 	interval time.Duration // reporting interval; 1 s (tests may shorten it)
 }
@@ -487,6 +491,27 @@ func (r *runFlags) register(fs *flag.FlagSet, scenario, urlHelp, warmupHelp stri
 	fs.StringVar(&r.Out, "out", "", "JSON result file (default "+scenario+"-<time>.json)")
 	fs.StringVar(&r.Plot, "plot", "", "SVG plot file (default: -out with .svg)")
 	fs.BoolVar(&r.Quiet, "quiet", false, "no progress lines on stderr")
+	fs.StringVar(&r.CPUProfile, "cpuprofile", "", "write tickbench's own CPU profile (pprof) of the run to this file")
+}
+
+// profiled runs f, with tickbench's CPU profile written to path while it
+// runs when path is not empty.
+func profiled[R any](path string, f func() (R, error)) (R, error) {
+	if path == "" {
+		return f()
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		var zero R
+		return zero, fmt.Errorf("cpu profile: %w", err)
+	}
+	defer file.Close()
+	if err := pprof.StartCPUProfile(file); err != nil {
+		var zero R
+		return zero, fmt.Errorf("cpu profile: %w", err)
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 // parseRunFlags parses a scenario's flags, which take no arguments, and

@@ -19,6 +19,14 @@ const stompSubprotocols = "v12.stomp, v11.stomp, v10.stomp"
 
 // stompFrame is one frame read from a message; its slices point into the
 // message and are valid as long as it is.
+// trimCR removes the \r of a line that ended in \r\n.
+func trimCR(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		return line[:n-1]
+	}
+	return line
+}
+
 type stompFrame struct {
 	command []byte
 	headers []byte // the header lines, each ending in \n (or \r\n)
@@ -102,7 +110,7 @@ func nextStompFrame(b []byte) (f stompFrame, rest []byte, ok bool, err error) {
 	if eol < 0 {
 		return f, nil, false, errStompTruncated
 	}
-	f.command = bytes.TrimSuffix(b[:eol], []byte{'\r'})
+	f.command = trimCR(b[:eol])
 	b = b[eol+1:]
 	start := b
 	n := 0
@@ -150,7 +158,7 @@ func (f *stompFrame) header(name string) ([]byte, bool) {
 		} else {
 			h = nil
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
+		line = trimCR(line)
 		if len(line) > len(name) && line[len(name)] == ':' && string(line[:len(name)]) == name {
 			return line[len(name)+1:], true
 		}
@@ -187,7 +195,7 @@ type stompControl struct {
 // when compressed, sharing the inflation through tails: see inflateShared),
 // calls onMessage for every MESSAGE frame in it and returns the last other
 // frame.
-func readStompMessage(msg wsMessage, c *memberCounters, plain *[]byte, tails *frameCache[[]byte], onMessage func(f *stompFrame) error) (stompControl, error) {
+func readStompMessage(msg wsMessage, c *memberCounters, plain *[]byte, tails *frameCache[[]byte], onMessage func(f stompFrame) error) (stompControl, error) {
 	c.messages.Add(1)
 	c.wireBytes.Add(uint64(msg.wireBytes))
 	payload := msg.payload
@@ -210,7 +218,7 @@ func readStompMessage(msg wsMessage, c *memberCounters, plain *[]byte, tails *fr
 		}
 		rest = next
 		if f.is("MESSAGE") {
-			if err := onMessage(&f); err != nil {
+			if err := onMessage(f); err != nil { // by value: a pointer through the func value would put every frame on the heap
 				return ctrl, err
 			}
 			continue

@@ -410,7 +410,7 @@ func runTickerCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	res, err := runTicker(ctx, cfg, progressTo(stderr, cfg.Quiet))
+	res, err := profiled(cfg.CPUProfile, func() (*tickerResult, error) { return runTicker(ctx, cfg, progressTo(stderr, cfg.Quiet)) })
 	if err != nil {
 		return err
 	}
