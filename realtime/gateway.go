@@ -271,7 +271,7 @@ func (g *Gateway) OnOpen(c *gws.Conn) {
 	if tc, ok := c.NetConn().(*net.TCPConn); ok && g.cfg.SocketSendBuffer > 0 {
 		_ = tc.SetWriteBuffer(g.cfg.SocketSendBuffer)
 	}
-	s.out.init(c.NetConn(), s.deflate, g.cfg.QueueLen, g.cfg.QueueBytes)
+	s.out.init(c.NetConn(), s.deflate, g.cfg.QueueLen, g.cfg.QueueBytes, g.cfg.WriteCoalesce)
 	s.out.onWriteError = func(err error) {
 		// The peer went, or the watchdog closed a stalled socket (and
 		// counted it): either way the connection is over.

@@ -9,7 +9,7 @@ import (
 )
 
 // maxBatch is how many queued frames a writer hands to one writev call.
-const maxBatch = 32
+const maxBatch = 64
 
 // outbox is a session's bounded queue of outbound frames and the writer that
 // drains it. A writer goroutine runs only while frames are queued, so an idle
@@ -32,6 +32,9 @@ type outbox struct {
 
 	deflate bool
 	conn    net.Conn
+	// coalesce is Config.WriteCoalesce in nanoseconds; lastWrite is when
+	// the last write ended (Unix nanos), kept by whichever writer runs.
+	coalesce, lastWrite int64
 
 	// writingSince is when the writer's current write began (Unix nanos),
 	// 0 between writes. The gateway's watchdog reads it to find sockets that
@@ -53,22 +56,26 @@ type outbox struct {
 	// onClose is called on the writer goroutine when it reaches a close
 	// instruction queued by pushClose.
 	onClose func(code uint16, reason []byte)
+}
 
-	// The writer's working space lives here, not in its stack frames: a
-	// writer goroutine starts whenever an empty outbox gets a frame, and
-	// with these arrays on its stack every start grew (copied) the new
-	// goroutine's stack before the first write.
-	taken  [maxBatch]*wire // the writer's current batch
-	batch  [maxBatch][]byte
+// writeBatch is a writer's working space, taken from writeBatches when a
+// writer goroutine starts and put back, emptied, when it stops: an idle
+// connection holds none of it, and the arrays stay off the goroutine's
+// stack (with them on it, every writer start grew the new goroutine's
+// stack before its first write).
+type writeBatch struct {
+	taken  [maxBatch]*wire // the frames taken from the ring for one write
+	frames [maxBatch][]byte
 	bufs   net.Buffers
-	tagged [maxSplicedBatch]tag    // the batch's tags, for a session with spliced entries
+	tags   [maxSplicedBatch]tag    // the taken entries' tags, for a session with spliced entries
 	ends   [maxSplicedBatch]int    // end of each spliced entry's framed head in heads
 	tails  [maxSplicedBatch][]byte // the tail written after each spliced entry's head
-	// heads holds the framed per-member heads of a batch's spliced entries
-	// and scratch the one being built; both grow once, on sessions that
-	// have spliced entries, and are kept (no allocation per write).
+	// heads holds the framed per-member heads of a write's spliced entries
+	// and scratch the one being built.
 	heads, scratch []byte
 }
+
+var writeBatches = sync.Pool{New: func() any { return new(writeBatch) }}
 
 // maxSplicedBatch is how many entries a writer takes at a time from a
 // session with spliced ones: each may take two slices of batch.
@@ -91,8 +98,8 @@ type header interface {
 	dropped() bool
 }
 
-func (o *outbox) init(conn net.Conn, deflate bool, maxLen, maxBytes int) {
-	o.conn, o.deflate = conn, deflate
+func (o *outbox) init(conn net.Conn, deflate bool, maxLen, maxBytes int, coalesce time.Duration) {
+	o.conn, o.deflate, o.coalesce = conn, deflate, int64(coalesce)
 	o.maxLen, o.maxBytes = int32(min(maxLen, math.MaxInt32-1)), int32(min(maxBytes, math.MaxInt32))
 	o.start = o.write
 }
@@ -252,7 +259,9 @@ func (o *outbox) queued() (frames, bytes int) {
 // write is the writer goroutine: it takes up to maxBatch frames at a time
 // and writes them with one writev, until the outbox is empty.
 func (o *outbox) write() {
-	tags := &o.tagged
+	b := writeBatches.Get().(*writeBatch)
+	defer writeBatches.Put(b)
+	tags := &b.tags
 	for {
 		o.mu.Lock()
 		if o.n == 0 || o.closed {
@@ -267,6 +276,16 @@ func (o *outbox) write() {
 		if tagged {
 			limit = maxSplicedBatch
 		}
+		if o.coalesce > 0 && o.n < limit {
+			// Less than a full write queued, soon after the last write:
+			// let what follows within the window join it. (With a full
+			// write queued the connection is behind: waiting gains nothing.)
+			if wait := o.lastWrite + o.coalesce - time.Now().UnixNano(); wait > 0 {
+				o.mu.Unlock()
+				time.Sleep(time.Duration(wait))
+				continue
+			}
+		}
 		for k < limit && o.n > 0 {
 			w := o.ring[o.head]
 			o.ring[o.head] = nil
@@ -280,7 +299,7 @@ func (o *outbox) write() {
 				closeWire = w
 				break
 			}
-			o.taken[k] = w
+			b.taken[k] = w
 			k++
 		}
 		o.mu.Unlock()
@@ -290,26 +309,29 @@ func (o *outbox) write() {
 			// that the room pushing the next frame never waits for it.
 			var bufs [][]byte
 			if tagged {
-				for _, w := range o.taken[:k] {
+				for _, w := range b.taken[:k] {
 					size += len(w.plain)
 				}
-				bufs = o.splicedFrames(tags[:k], o.taken[:k])
+				bufs = o.splicedFrames(b, b.taken[:k])
 				clear(tags[:k])
 			} else {
-				for i, w := range o.taken[:k] {
-					o.batch[i] = w.frame(o.deflate)
+				for i, w := range b.taken[:k] {
+					b.frames[i] = w.frame(o.deflate)
 					size += len(w.plain)
 				}
-				bufs = o.batch[:k:k]
+				bufs = b.frames[:k:k]
 			}
-			clear(o.taken[:k])
-			o.bufs = bufs
+			clear(b.taken[:k])
+			b.bufs = bufs
 			var err error
 			if len(bufs) > 0 {
 				o.writingSince.Store(time.Now().UnixNano())
-				_, err = o.bufs.WriteTo(o.conn)
+				_, err = b.bufs.WriteTo(o.conn)
 				o.writingSince.Store(0)
 				o.writes.Add(1)
+				if o.coalesce > 0 {
+					o.lastWrite = time.Now().UnixNano()
+				}
 			}
 			clear(bufs)
 			if err != nil {
@@ -338,37 +360,37 @@ func (o *outbox) write() {
 }
 
 // splicedFrames returns the byte slices to write for the batch ws (with
-// tags) of a session with spliced entries: one per plain wire, and for a
-// spliced one its WebSocket header and head (built into o.heads) followed
-// by the shared tail. Entries whose header was dropped are skipped.
-func (o *outbox) splicedFrames(tags []tag, ws []*wire) [][]byte {
-	ends, tails := &o.ends, &o.tails
-	// Once per session: room for a batch of typical heads.
-	if o.heads == nil {
-		o.heads, o.scratch = make([]byte, 0, maxSplicedBatch*160), make([]byte, 0, 160)
+// tags in b.tags) of a session with spliced entries: one per plain wire,
+// and for a spliced one its WebSocket header and head (built into b.heads)
+// followed by the shared tail. Entries whose header was dropped are skipped.
+func (o *outbox) splicedFrames(b *writeBatch, ws []*wire) [][]byte {
+	tags, ends, tails := &b.tags, &b.ends, &b.tails
+	// Once per pooled batch: room for a batch of typical heads.
+	if b.heads == nil {
+		b.heads, b.scratch = make([]byte, 0, maxSplicedBatch*160), make([]byte, 0, 160)
 	}
-	o.heads = o.heads[:0]
+	b.heads = b.heads[:0]
 	for i, w := range ws {
 		tails[i] = nil
 		if t := tags[i]; t.h != nil && !t.h.dropped() {
-			o.scratch = t.h.appendHead(o.scratch[:0], t.id)
-			o.heads, tails[i] = w.splice(o.heads, o.scratch, o.deflate)
+			b.scratch = t.h.appendHead(b.scratch[:0], t.id)
+			b.heads, tails[i] = w.splice(b.heads, b.scratch, o.deflate)
 		}
-		ends[i] = len(o.heads)
+		ends[i] = len(b.heads)
 	}
-	// o.heads may have moved while it grew: slice it only now.
+	// b.heads may have moved while it grew: slice it only now.
 	n, start := 0, 0
 	for i, w := range ws {
 		switch {
 		case tags[i].h == nil:
-			o.batch[n] = w.frame(o.deflate)
+			b.frames[n] = w.frame(o.deflate)
 			n++
 		case tails[i] != nil:
-			o.batch[n], o.batch[n+1] = o.heads[start:ends[i]:ends[i]], tails[i]
+			b.frames[n], b.frames[n+1] = b.heads[start:ends[i]:ends[i]], tails[i]
 			n += 2
 		}
 		start = ends[i]
 	}
-	clear(tails[:len(ws)]) // o.batch holds them now; the wires may go once written
-	return o.batch[:n:n]
+	clear(tails[:len(ws)]) // b.frames holds them now; the wires may go once written
+	return b.frames[:n:n]
 }

@@ -230,3 +230,66 @@ func TestSTOMPTransactions(t *testing.T) {
 		t.Fatalf("SEND in a committed transaction: ERROR %v", e.Headers)
 	}
 }
+
+// TestWriteCoalesceGathersAFastStream: with WriteCoalesce, messages sent to
+// a subscriber sooner than the window after its last write are held until
+// the window ends and arrive together, in order, none lost; without it they
+// arrive as they were sent.
+func TestWriteCoalesceGathersAFastStream(t *testing.T) {
+	const n, gap = 5, 25 * time.Millisecond // sent over 100 ms
+	for _, window := range []time.Duration{0, 400 * time.Millisecond} {
+		t.Run(fmt.Sprint("window=", window), func(t *testing.T) {
+			ts := startServer(t, rooms.Config{}, realtime.Config{WriteCoalesce: window})
+			sub := dialSTOMP(t, ts.url, "v12.stomp", false)
+			sub.connect()
+			sub.sendf(stomp.CommandSubscribe, "", "id", "s", "destination", "/topic/fast", "receipt", "r")
+			sub.expectReceipt("r") // the subscriber's last write: the window starts
+			pub := dialSTOMP(t, ts.url, "v12.stomp", false)
+			pub.connect()
+			// Read as the messages come, with the time each came.
+			type arrival struct {
+				body string
+				at   time.Time
+			}
+			arrivals := make(chan arrival, n)
+			go func() {
+				defer close(arrivals)
+				for range n {
+					f, _ := sub.nextOrClose()
+					if f == nil {
+						return
+					}
+					arrivals <- arrival{string(f.Body), time.Now()}
+				}
+			}()
+			sent := time.Now()
+			for i := range n {
+				if i > 0 {
+					time.Sleep(gap)
+				}
+				pub.sendf(stomp.CommandSend, fmt.Sprint(i), "destination", "/topic/fast")
+			}
+			var got []time.Time
+			for a := range arrivals {
+				if want := fmt.Sprint(len(got)); a.body != want {
+					t.Fatalf("message %d: body %q, want %q", len(got), a.body, want)
+				}
+				got = append(got, a.at)
+			}
+			if len(got) != n {
+				t.Fatalf("%d messages, want %d", len(got), n)
+			}
+			spread := got[n-1].Sub(got[0])
+			if window == 0 {
+				if spread < 50*time.Millisecond {
+					t.Errorf("without a window, %d messages sent over %v arrived within %v", n, time.Duration(n-1)*gap, spread)
+				}
+				return
+			}
+			if spread > 50*time.Millisecond || got[0].Sub(sent) < 200*time.Millisecond {
+				t.Errorf("with a %v window, the first message came %v after the first send and the last %v after it; want them held (≥ 200 ms) and together (≤ 50 ms)",
+					window, got[0].Sub(sent).Round(time.Millisecond), spread.Round(time.Millisecond))
+			}
+		})
+	}
+}

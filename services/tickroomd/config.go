@@ -26,6 +26,7 @@ type config struct {
 	queueLen       int
 	queueBytes     int
 	writeTimeout   time.Duration
+	writeCoalesce  time.Duration
 	roomsPerConn   int
 	emptyGrace     time.Duration
 	history        int
@@ -55,6 +56,7 @@ func parseConfig(args []string) (config, error) {
 	fs.IntVar(&c.maxMembers, "max-members", 10_000, "most members (players and spectators) in one room")
 	fs.IntVar(&c.queueLen, "queue-len", 256, "most frames queued for one connection before its room events overflow")
 	fs.IntVar(&c.queueBytes, "queue-bytes", 4<<20, "most bytes queued for one connection")
+	fs.DurationVar(&c.writeCoalesce, "write-coalesce", 0, "a connection's writer woken sooner than this after its last write waits until this long after it, so that fast streams go out in fewer, larger writes (0: never wait)")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 10*time.Second, "a connection whose socket accepts nothing this long is dropped as a slow consumer")
 	fs.IntVar(&c.roomsPerConn, "max-rooms-per-conn", 16, "most rooms one connection may be in")
 	fs.DurationVar(&c.emptyGrace, "empty-grace", 10*time.Second, "how long an empty room lives before it is disposed (negative: forever)")

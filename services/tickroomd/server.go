@@ -31,6 +31,7 @@ func newServer(c config, j *journalHandle, log *slog.Logger) *server {
 		QueueLen:        c.queueLen,
 		QueueBytes:      c.queueBytes,
 		WriteTimeout:    c.writeTimeout,
+		WriteCoalesce:   c.writeCoalesce,
 		MaxRoomsPerConn: c.roomsPerConn,
 		DisableDeflate:  c.noDeflate,
 		Logger:          log,
