@@ -192,7 +192,7 @@ func (r *arenaReader) read(ctx context.Context, ws *wsConn) {
 			}
 			return
 		}
-		now := time.Now()
+		now := msg.at
 		var typ schema.MsgType
 		if m.stomp {
 			typ, err = r.stompMessage(msg, now)

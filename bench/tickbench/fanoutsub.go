@@ -65,7 +65,7 @@ func (b *fanoutRun) runSub(ctx context.Context, m *fanoutSub, release func()) {
 			}
 			break
 		}
-		now := time.Now()
+		now := msg.at
 		ctrl, err := r.handle(msg, now)
 		if err != nil {
 			m.c.badMessages.Add(1)

@@ -92,7 +92,7 @@ func (b *tickerRun) runSymbolSub(ctx context.Context, s *symbolSub, release func
 			}
 			return
 		}
-		now := time.Now()
+		now := msg.at
 		ctrl, err := r.handle(msg, now)
 		if err != nil {
 			s.c.badMessages.Add(1)

@@ -291,7 +291,7 @@ func (b *tickerRun) runMember(ctx context.Context, m *tickerMember, release func
 			}
 			break
 		}
-		now := time.Now()
+		now := msg.at
 		typ, err := r.handle(msg, now)
 		if err != nil {
 			m.c.badMessages.Add(1)

@@ -31,6 +31,7 @@ import (
 // next must be called from one goroutine; write and close from any.
 type wsConn struct {
 	nc       net.Conn
+	tr       timedReader // nc, as br reads it
 	br       *bufio.Reader
 	deflate  bool   // permessage-deflate was negotiated
 	protocol string // the subprotocol the server chose
@@ -43,12 +44,29 @@ type wsConn struct {
 
 // wsMessage is one data message: its opcode, whether it is compressed
 // (RSV1 on its first frame), its payload (valid until the next call to
-// next) and the bytes its frames took on the wire, headers included.
+// next), the bytes its frames took on the wire, headers included, and when
+// it was received.
 type wsMessage struct {
 	op         byte
 	compressed bool
 	payload    []byte
 	wireBytes  int
+	// at is when the socket read that brought the message's last bytes
+	// returned: the messages of one read share it, and the clock is read
+	// once per read, not per message.
+	at time.Time
+}
+
+// timedReader notes when each read from r returned.
+type timedReader struct {
+	r  io.Reader
+	at time.Time
+}
+
+func (t *timedReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.at = time.Now()
+	return n, err
 }
 
 // WebSocket opcodes (RFC 6455 §5.2).
@@ -145,7 +163,8 @@ func handshake(nc net.Conn, u *url.URL, subprotocol string, offerDeflate bool) (
 	if _, err := io.WriteString(nc, req.String()); err != nil {
 		return nil, fmt.Errorf("websocket: send upgrade request: %w", err)
 	}
-	br := bufio.NewReaderSize(nc, wsReadBuffer)
+	c := &wsConn{nc: nc, tr: timedReader{r: nc}}
+	br := bufio.NewReaderSize(&c.tr, wsReadBuffer)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return nil, fmt.Errorf("websocket: read upgrade response: %w", err)
@@ -166,7 +185,7 @@ func handshake(nc net.Conn, u *url.URL, subprotocol string, offerDeflate bool) (
 	if !offered {
 		return nil, fmt.Errorf("websocket: server chose subprotocol %q, want %q", got, subprotocol)
 	}
-	c := &wsConn{nc: nc, br: br, protocol: got}
+	c.br, c.protocol = br, got
 	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); strings.Contains(ext, "permessage-deflate") {
 		if !offerDeflate {
 			return nil, fmt.Errorf("websocket: server chose extension %q, which was not offered", ext)
@@ -233,7 +252,7 @@ func (c *wsConn) next() (wsMessage, error) {
 			return m, err
 		}
 		if fin {
-			m.payload = c.buf
+			m.payload, m.at = c.buf, c.tr.at
 			return m, nil
 		}
 	}
