@@ -35,6 +35,12 @@ type outbox struct {
 	// coalesce is Config.WriteCoalesce in nanoseconds; lastWrite is when
 	// the last write ended (Unix nanos), kept by whichever writer runs.
 	coalesce, lastWrite int64
+	// wake cuts a coalescing writer's wait short (when coalesce > 0): a
+	// push that fills a write, or a close, sends on it while sleeping (under
+	// mu) is set.
+	wake        chan struct{}
+	sleeping    bool
+	closeQueued bool // pushClose queued its instruction: nothing waits any more
 
 	// writingSince is when the writer's current write began (Unix nanos),
 	// 0 between writes. The gateway's watchdog reads it to find sockets that
@@ -73,6 +79,21 @@ type writeBatch struct {
 	// heads holds the framed per-member heads of a write's spliced entries
 	// and scratch the one being built.
 	heads, scratch []byte
+	timer          *time.Timer // a coalescing writer's wait; made on first use
+}
+
+// sleep waits d, or until wake.
+func (b *writeBatch) sleep(wake <-chan struct{}, d time.Duration) {
+	if b.timer == nil {
+		b.timer = time.NewTimer(d)
+	} else {
+		b.timer.Reset(d)
+	}
+	select {
+	case <-b.timer.C:
+	case <-wake:
+		b.timer.Stop()
+	}
 }
 
 var writeBatches = sync.Pool{New: func() any { return new(writeBatch) }}
@@ -100,6 +121,9 @@ type header interface {
 
 func (o *outbox) init(conn net.Conn, deflate bool, maxLen, maxBytes int, coalesce time.Duration) {
 	o.conn, o.deflate, o.coalesce = conn, deflate, int64(coalesce)
+	if coalesce > 0 {
+		o.wake = make(chan struct{}, 1)
+	}
 	o.maxLen, o.maxBytes = int32(min(maxLen, math.MaxInt32-1)), int32(min(maxBytes, math.MaxInt32))
 	o.start = o.write
 }
@@ -150,6 +174,9 @@ func (o *outbox) pushHeaded(w *wire, h header, lowWater bool) (pushResult, uint6
 	}
 	o.n++
 	o.bytes += size
+	if o.sleeping && o.fullLocked() {
+		o.wakeLocked()
+	}
 	startWriter := !o.running
 	o.running = true
 	o.mu.Unlock()
@@ -157,6 +184,27 @@ func (o *outbox) pushHeaded(w *wire, h header, lowWater bool) (pushResult, uint6
 		go o.start()
 	}
 	return pushed, id
+}
+
+// fullLocked reports whether a coalescing writer should write now rather
+// than wait: a full write is queued, half the queue's room is used (so
+// that waiting never makes a connection overflow that would not have), or
+// a close is queued. Lock is held on entry.
+func (o *outbox) fullLocked() bool {
+	limit := maxBatch
+	if o.tags != nil {
+		limit = maxSplicedBatch
+	}
+	return o.n >= limit || !o.lowWaterLocked() || o.closeQueued
+}
+
+// wakeLocked ends a coalescing writer's wait. Lock is held on entry.
+func (o *outbox) wakeLocked() {
+	o.sleeping = false
+	select {
+	case o.wake <- struct{}{}:
+	default: // a wake is already pending
+	}
 }
 
 // idle reports whether nothing is queued or being written.
@@ -197,6 +245,10 @@ func (o *outbox) pushClose(code uint16, reason string) {
 	}
 	o.ring[(o.head+o.n)%len(o.ring)] = w
 	o.n++
+	o.closeQueued = true
+	if o.sleeping {
+		o.wakeLocked() // a close does not wait for the window
+	}
 	startWriter := !o.running
 	o.running = true
 	o.mu.Unlock()
@@ -276,13 +328,18 @@ func (o *outbox) write() {
 		if tagged {
 			limit = maxSplicedBatch
 		}
-		if o.coalesce > 0 && o.n < limit {
+		if o.coalesce > 0 && !o.fullLocked() {
 			// Less than a full write queued, soon after the last write:
 			// let what follows within the window join it. (With a full
 			// write queued the connection is behind: waiting gains nothing.)
-			if wait := o.lastWrite + o.coalesce - time.Now().UnixNano(); wait > 0 {
+			// At most one window, whatever the wall clock did meanwhile.
+			if wait := min(o.lastWrite+o.coalesce-time.Now().UnixNano(), o.coalesce); wait > 0 {
+				o.sleeping = true
 				o.mu.Unlock()
-				time.Sleep(time.Duration(wait))
+				b.sleep(o.wake, time.Duration(wait))
+				o.mu.Lock()
+				o.sleeping = false
+				o.mu.Unlock()
 				continue
 			}
 		}

@@ -293,3 +293,40 @@ func TestWriteCoalesceGathersAFastStream(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteCoalesceNeverOverflowsAQueue: a window far longer than it takes
+// to fill a small outbound queue does not hold a burst back until the
+// queue overflows (which would close the subscriber as a slow consumer):
+// a filling queue cuts the wait short. A close is not held either.
+func TestWriteCoalesceNeverOverflowsAQueue(t *testing.T) {
+	const window = 2 * time.Second
+	ts := startServer(t, rooms.Config{}, realtime.Config{WriteCoalesce: window, QueueLen: 16})
+	sub := dialSTOMP(t, ts.url, "v12.stomp", false)
+	sub.connect()
+	sub.sendf(stomp.CommandSubscribe, "", "id", "s", "destination", "/topic/burst", "receipt", "r")
+	sub.expectReceipt("r") // held for the window after CONNECTED, as any frame would be
+	pub := dialSTOMP(t, ts.url, "v12.stomp", false)
+	pub.connect()
+	const n = 100
+	start := time.Now()
+	for i := range n {
+		pub.sendf(stomp.CommandSend, fmt.Sprint(i), "destination", "/topic/burst")
+		time.Sleep(time.Millisecond)
+	}
+	for i := range n - 8 { // the last few may wait out the window: not read here
+		if m := sub.expectMessage(); string(m.Body) != fmt.Sprint(i) {
+			t.Fatalf("message %d: body %q", i, m.Body)
+		}
+	}
+	if d := time.Since(start); d > window*3/4 {
+		t.Errorf("the burst took %v to arrive: held for the %v window", d, window)
+	}
+	// A frame that closes the connection goes out at once.
+	sub.sendf(stomp.CommandSend, "", "destination", "/topic/rooms/x") // refused: wrong destination
+	if e := sub.expectError(); !strings.Contains(header(e, "message"), "destination") {
+		t.Errorf("ERROR %v", e.Headers)
+	}
+	if d := time.Since(start); d > window*3/4 {
+		t.Errorf("the ERROR and close came %v after the burst began: held for the %v window", d, window)
+	}
+}

@@ -17,8 +17,6 @@ import (
 // offers them.
 const stompSubprotocols = "v12.stomp, v11.stomp, v10.stomp"
 
-// stompFrame is one frame read from a message; its slices point into the
-// message and are valid as long as it is.
 // trimCR removes the \r of a line that ended in \r\n.
 func trimCR(line []byte) []byte {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
@@ -27,6 +25,8 @@ func trimCR(line []byte) []byte {
 	return line
 }
 
+// stompFrame is one frame read from a message; its slices point into the
+// message and are valid as long as it is.
 type stompFrame struct {
 	command []byte
 	headers []byte // the header lines, each ending in \n (or \r\n)
@@ -179,11 +179,11 @@ func (f *stompFrame) describe() string {
 	return fmt.Sprintf("%s %q: %q", f.command, msg, body)
 }
 
-// stompControl is a frame other than MESSAGE, as far as a subscriber needs it.
 // stompTailCacheSize is how many recent messages a STOMP run's tails cache
 // holds: 4 s of a 1,000 msg/s topic.
 const stompTailCacheSize = 4096
 
+// stompControl is a frame other than MESSAGE, as far as a subscriber needs it.
 type stompControl struct {
 	command   string // "" when the message held only MESSAGEs (or heart-beats)
 	receiptID string
