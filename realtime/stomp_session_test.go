@@ -214,8 +214,21 @@ func TestSTOMPRoomSubscriptionStreamsAndTakesInputs(t *testing.T) {
 			}
 		}
 	}
-	if c.compressed == 0 {
-		t.Errorf("no MESSAGE came compressed on a deflate connection (%d frames)", c.frames)
+	// Deflate was negotiated: a compressible MESSAGE comes compressed. (The
+	// room's few messages above are too short, and their random positions
+	// too random, to be sure any of them shrinks.)
+	c.sendf(stomp.CommandSubscribe, "", "id", "big", "destination", "/topic/deflate-check", "receipt", "big")
+	c.awaitReceipt("big")
+	c.sendf(stomp.CommandSend, strings.Repeat("compressible text ", 100), "destination", "/topic/deflate-check")
+	for {
+		before := c.compressed
+		f := c.next()
+		if f.Command == stomp.CommandMessage && header(f, "subscription") == "big" {
+			if c.compressed == before {
+				t.Errorf("a %d-byte repetitive MESSAGE came uncompressed on a deflate connection", len(f.Body))
+			}
+			break
+		}
 	}
 
 	// A spectator may not send inputs: with /user/queue/errors subscribed
