@@ -27,11 +27,12 @@ type Config struct {
 	// frames) and less than half of QueueLen or QueueBytes is queued: what
 	// is sent to it sooner than this after its last write waits for the
 	// window to end (or for the queue to fill that far, or for a close) and
-	// goes out with whatever came meanwhile, in one write. A connection sent many messages a second (a
-	// busy broker topic) then costs the server and its client far fewer
-	// syscalls and wake-ups, for at most this much added latency; one sent
-	// messages less often than this (a game's 30 Hz updates, with a few
-	// milliseconds here) never waits. Zero means never wait.
+	// goes out with whatever came meanwhile, in one write. A connection
+	// sent many messages a second (a busy broker topic) then costs the
+	// server and its client far fewer syscalls and wake-ups, for at most
+	// this much added latency; one sent messages less often than this (a
+	// game's 30 Hz updates, with a few milliseconds here) never waits. Zero
+	// means never wait.
 	WriteCoalesce time.Duration
 	// MaxRoomsPerConn caps the rooms one connection is in (or joining).
 	// Zero means 16.

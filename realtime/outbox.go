@@ -35,9 +35,9 @@ type outbox struct {
 	// coalesce is Config.WriteCoalesce in nanoseconds; lastWrite is when
 	// the last write ended (Unix nanos), kept by whichever writer runs.
 	coalesce, lastWrite int64
-	// wake cuts a coalescing writer's wait short (when coalesce > 0): a
-	// push that fills a write, or a close, sends on it while sleeping (under
-	// mu) is set.
+	// wake cuts a coalescing writer's wait short (made when coalesce > 0):
+	// while sleeping is set (under mu), a push that fills a write, or a
+	// close, sends on it.
 	wake        chan struct{}
 	sleeping    bool
 	closeQueued bool // pushClose queued its instruction: nothing waits any more
@@ -191,11 +191,17 @@ func (o *outbox) pushHeaded(w *wire, h header, lowWater bool) (pushResult, uint6
 // that waiting never makes a connection overflow that would not have), or
 // a close is queued. Lock is held on entry.
 func (o *outbox) fullLocked() bool {
-	limit := maxBatch
+	return o.n >= o.batchLimitLocked() || !o.lowWaterLocked() || o.closeQueued
+}
+
+// batchLimitLocked is how many entries one write takes: fewer on a
+// session with spliced entries, each of which takes two slices. Lock is
+// held on entry.
+func (o *outbox) batchLimitLocked() int {
 	if o.tags != nil {
-		limit = maxSplicedBatch
+		return maxSplicedBatch
 	}
-	return o.n >= limit || !o.lowWaterLocked() || o.closeQueued
+	return maxBatch
 }
 
 // wakeLocked ends a coalescing writer's wait. Lock is held on entry.
@@ -324,10 +330,7 @@ func (o *outbox) write() {
 		var closeWire *wire
 		k, size := 0, 0
 		tagged := o.tags != nil
-		limit := maxBatch
-		if tagged {
-			limit = maxSplicedBatch
-		}
+		limit := o.batchLimitLocked()
 		if o.coalesce > 0 && !o.fullLocked() {
 			// Less than a full write queued, soon after the last write:
 			// let what follows within the window join it. (With a full
